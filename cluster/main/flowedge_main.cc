@@ -1,13 +1,17 @@
-// flowedge: one node of the edge cluster. Placeholder until the runtime lands.
+// flowedge: one node of the edge cluster.
 #include <cstdio>
-#include <cstring>
+
+#include "cluster/config.h"
 
 int main(int argc, char** argv) {
-    for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
-            std::printf("usage: flowedge [--listen PROTO:HOST:PORT]...\n");
-            return 0;
-        }
+    auto config = fe::cluster::parse_args(argc, argv);
+    if (!config.ok()) {
+        std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
+        return 2;
+    }
+    if (config->help) {
+        std::fputs(fe::cluster::usage(), stdout);
+        return 0;
     }
     std::fprintf(stderr, "flowedge: the node runtime is not built yet\n");
     return 1;

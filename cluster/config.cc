@@ -1,0 +1,192 @@
+#include "cluster/config.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/base/strings.h"
+
+namespace fe::cluster {
+namespace {
+
+constexpr uint32_t kWorkerCountMax = 256;  // a ring per worker; more than cores is waste
+constexpr uint32_t kFlowTimerMaxS = 86400;
+
+absl::Status flag_error(std::string_view flag, std::string_view value, std::string_view want) {
+    return absl::InvalidArgumentError(absl::StrCat("flowedge: ", to_absl(flag), " '",
+                                                   to_absl(value), "': ", to_absl(want)));
+}
+
+absl::StatusOr<uint32_t> parse_number(std::string_view flag, std::string_view value, uint32_t min,
+                                      uint32_t max) {
+    auto n = parse_u32(value, max);
+    if (!n || *n < min) {
+        return flag_error(flag, value, absl::StrCat("want a whole number from ", min, " to ", max));
+    }
+    return *n;
+}
+
+absl::StatusOr<uint8_t> parse_roles(std::string_view value) {
+    uint8_t roles = 0;
+    for (absl::string_view part : absl::StrSplit(to_absl(value), ',')) {
+        std::string_view p = to_std(part);
+        if (p == "edge") {
+            roles |= static_cast<uint8_t>(Role::kEdge);
+        } else if (p == "registrar") {
+            roles |= static_cast<uint8_t>(Role::kRegistrar);
+        } else if (p == "proxy") {
+            roles |= static_cast<uint8_t>(Role::kProxy);
+        } else {
+            return flag_error("--roles", value, "want a comma list of edge, registrar, proxy");
+        }
+    }
+    return roles;
+}
+
+}  // namespace
+
+std::string Listen::to_string() const {
+    return absl::StrCat(to_absl(transport_param_name(transport)), ":", endpoint.to_string());
+}
+
+absl::StatusOr<Listen> parse_listen(std::string_view text) {
+    size_t colon = text.find(':');
+    if (colon == std::string_view::npos) {
+        return flag_error("--listen", text, "want PROTO:HOST:PORT, e.g. udp:127.0.0.1:5060");
+    }
+    auto transport = transport_from_name(text.substr(0, colon));
+    if (!transport || (*transport != Transport::kUdp && *transport != Transport::kTcp)) {
+        return flag_error("--listen", text, "the protocol must be udp or tcp");
+    }
+    auto endpoint = Endpoint::parse(text.substr(colon + 1));
+    if (!endpoint || text.substr(colon + 1).find(':') == std::string_view::npos) {
+        return flag_error("--listen", text,
+                          "want an IP address and a port, e.g. udp:127.0.0.1:5060 or tcp:[::1]:5060");
+    }
+    return Listen{*transport, *endpoint};
+}
+
+absl::StatusOr<Config> parse_args(int argc, const char* const* argv) {
+    Config config;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view flag = argv[i];
+        if (flag == "--help" || flag == "-h") {
+            config.help = true;
+            return config;
+        }
+        std::string_view value;
+        if (size_t eq = flag.find('='); eq != std::string_view::npos && flag.substr(0, 2) == "--") {
+            value = flag.substr(eq + 1);
+            flag = flag.substr(0, eq);
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            return flag_error(flag, "", "needs a value (see --help)");
+        }
+        if (flag == "--listen") {
+            auto listen = parse_listen(value);
+            if (!listen.ok()) return listen.status();
+            config.listens.push_back(*listen);
+        } else if (flag == "--workers") {
+            auto n = parse_number(flag, value, 0, kWorkerCountMax);
+            if (!n.ok()) return n.status();
+            config.worker_count = *n;
+        } else if (flag == "--roles") {
+            auto roles = parse_roles(value);
+            if (!roles.ok()) return roles.status();
+            config.roles = *roles;
+        } else if (flag == "--domain") {
+            config.domains.emplace_back(value);
+        } else if (flag == "--next-hop") {
+            if (!starts_with_ignore_case(value, "sip:") && !starts_with_ignore_case(value, "sips:")) {
+                return flag_error(flag, value, "want a SIP URI, e.g. sip:10.0.0.5:5060;transport=tcp");
+            }
+            config.next_hop = std::string(value);
+        } else if (flag == "--flow-timer") {
+            auto n = parse_number(flag, value, 1, kFlowTimerMaxS);
+            if (!n.ok()) return n.status();
+            config.flow_timer_s = *n;
+        } else if (flag == "--token-key-file") {
+            config.token_key_file = std::string(value);
+        } else if (flag == "--node-id") {
+            auto n = parse_number(flag, value, 1, 65535);
+            if (!n.ok()) return n.status();
+            config.node_id = static_cast<uint16_t>(*n);
+        } else if (flag == "--advertise") {
+            config.advertise = std::string(value);
+        } else if (flag == "--store") {
+            if (value != "embedded" && !starts_with_ignore_case(value, "redis://")) {
+                return flag_error(flag, value, "want 'embedded' or redis://HOST:PORT");
+            }
+            config.store = std::string(value);
+        } else if (flag == "--min-expires") {
+            auto n = parse_number(flag, value, 1, 86400);
+            if (!n.ok()) return n.status();
+            config.min_expires_s = *n;
+        } else if (flag == "--max-expires") {
+            auto n = parse_number(flag, value, 1, 604800);
+            if (!n.ok()) return n.status();
+            config.max_expires_s = *n;
+        } else if (flag == "--default-expires") {
+            auto n = parse_number(flag, value, 1, 604800);
+            if (!n.ok()) return n.status();
+            config.default_expires_s = *n;
+        } else {
+            return flag_error(flag, value, "unknown flag (see --help)");
+        }
+    }
+    if (config.listens.empty()) {
+        return absl::InvalidArgumentError(
+            "flowedge: nothing to listen on: give at least one --listen, e.g. --listen "
+            "udp:127.0.0.1:5060 --listen tcp:127.0.0.1:5060");
+    }
+    if (config.roles == 0) {
+        return absl::InvalidArgumentError("flowedge: --roles names no role");
+    }
+    if (!config.has_role(Role::kRegistrar) && config.next_hop.empty()) {
+        return absl::InvalidArgumentError(
+            "flowedge: without the registrar role REGISTER must go somewhere: give --next-hop "
+            "sip:HOST:PORT;transport=tcp");
+    }
+    if (config.min_expires_s > config.max_expires_s) {
+        return absl::InvalidArgumentError("flowedge: --min-expires is above --max-expires");
+    }
+    return config;
+}
+
+const char* usage() {
+    return R"(usage: flowedge --listen PROTO:HOST:PORT [--listen ...] [options]
+
+Runs one flowedge node: an RFC 5626 (SIP Outbound) edge proxy, registrar and
+authoritative proxy. Every worker thread owns its own io_uring and a slice of
+the client flows.
+
+  --listen PROTO:HOST:PORT  where to take SIP traffic; PROTO is udp or tcp.
+                            Repeat for each address, e.g.
+                            --listen udp:127.0.0.1:5060 --listen tcp:127.0.0.1:5060
+  --workers N               worker threads (default: one per core)
+  --roles LIST              comma list of edge, registrar, proxy (default: all three)
+  --domain D                an AOR domain this node serves (repeatable; default: any)
+  --next-hop URI            where a pure edge (no registrar role) sends REGISTER and
+                            requests it does not route itself, e.g.
+                            sip:10.0.0.5:5060;transport=tcp
+  --flow-timer SECONDS      Flow-Timer given to outbound UAs (default 120); a flow
+                            idle for longer than this plus a grace is closed
+  --token-key-file F        flow-token keys shared by the cluster, one per line as
+                            ID:HEX (64 hex digits); default: a random key per boot
+  --node-id N               this node's id in the cluster, 1..65535 (default 1)
+  --advertise HOST          host put in Path, Record-Route and Via (default: the
+                            listen address)
+  --store S                 binding store: embedded (default) or redis://HOST:PORT
+  --min-expires S           smallest registration interval accepted (default 60; 423 below)
+  --max-expires S           largest interval granted (default 7200)
+  --default-expires S       interval when the REGISTER names none (default 3600)
+  --help                    this text
+
+On start the node prints one line per listening socket, e.g.
+  flowedge: listening on udp:127.0.0.1:5060
+and runs until SIGTERM or SIGINT, then stops accepting, flushes and exits 0.
+)";
+}
+
+}  // namespace fe::cluster

@@ -1,0 +1,56 @@
+// File: cluster/config.h
+//
+// The node's configuration, from the command line. Flag names are a user-facing
+// contract (operators script against them): add freely, rename never.
+//
+//   auto config = fe::cluster::parse_args(argc, argv);
+//   if (!config.ok()) { fprintf(stderr, "%s\n", config.status().message()); }
+//   for (const auto& l : config->listens) { ... }
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/base/endpoint.h"
+
+namespace fe::cluster {
+
+enum class Role : uint8_t { kEdge = 1, kRegistrar = 2, kProxy = 4 };
+
+struct Listen {
+    Transport transport = Transport::kUdp;
+    Endpoint endpoint;
+
+    std::string to_string() const;  // "udp:127.0.0.1:5060"
+};
+
+struct Config {
+    std::vector<Listen> listens;
+    uint32_t worker_count = 0;           // 0: one per core
+    uint8_t roles = 7;                   // Role bits; all three by default
+    std::vector<std::string> domains;    // AOR domains served; empty: any
+    std::string next_hop;                // sip:HOST:PORT;transport=tcp (pure edge)
+    uint32_t flow_timer_s = 120;         // RFC 5626 §4.4.1 default CRLF bound
+    std::string token_key_file;          // empty: a random key per boot
+    uint16_t node_id = 1;                // unique per node in a cluster
+    std::string advertise;               // host for Path/Record-Route/Via; default: listen host
+    std::string store = "embedded";      // "embedded" or redis://HOST:PORT
+    uint32_t min_expires_s = 60;
+    uint32_t max_expires_s = 7200;
+    uint32_t default_expires_s = 3600;
+    bool help = false;
+
+    bool has_role(Role r) const { return (roles & static_cast<uint8_t>(r)) != 0; }
+};
+
+// Parses argv. Errors name the flag and say what a right value looks like.
+absl::StatusOr<Config> parse_args(int argc, const char* const* argv);
+// "udp:127.0.0.1:5060", "tcp:[::1]:5060"; nullopt-like error status on anything else.
+absl::StatusOr<Listen> parse_listen(std::string_view text);
+
+// The --help text.
+const char* usage();
+
+}  // namespace fe::cluster
