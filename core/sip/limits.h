@@ -25,9 +25,10 @@ inline constexpr uint32_t kMessageSizeMax = 64 * 1024;
 inline constexpr uint32_t kHeaderCountMax = 128;
 
 // Via values (not lines: one line may hold several) per message. Each proxy
-// adds one, and RFC 3261's default Max-Forwards is 70; a chain deeper than 32
-// is a loop or an attack, and the response path walks every Via.
-inline constexpr uint32_t kViaCountMax = 32;
+// adds one and RFC 3261 §8.1.1.6 starts Max-Forwards at 70, so a legitimate
+// request carries at most ~70; more is a loop or an attack. (RFC 4475
+// §3.1.1.7's valid long request has 34, so 32 would be too tight.)
+inline constexpr uint32_t kViaCountMax = 70;
 
 // Request-Line / Status-Line bytes including CRLF. The Request-URI dominates;
 // RFC 3261 sets no cap, 4 KiB covers long URIs with escaped headers.
@@ -37,9 +38,10 @@ inline constexpr uint32_t kStartLineSizeMax = 4 * 1024;
 // Long Contact lists and Authorization headers stay well under 8 KiB.
 inline constexpr uint32_t kHeaderLineSizeMax = 8 * 1024;
 
-// Header field name bytes. The longest standard name is ~30 bytes
-// ("Accept-Resource-Priority"); 64 leaves room for extensions.
-inline constexpr uint32_t kHeaderNameSizeMax = 64;
+// Header field name bytes. Standard names are under 32 bytes, but RFC 4475
+// §3.1.1.7 calls a 94-byte extension name valid; 256 keeps that and still
+// bounds the case-insensitive compares.
+inline constexpr uint32_t kHeaderNameSizeMax = 256;
 
 // Edits (insert / remove / replace) one forwarded message may carry. A proxy
 // hop adds a Via, Record-Route or Path, removes a Route, rewrites the

@@ -241,10 +241,11 @@ ParseError Message::parse_request_line(std::string_view line) {
 
 ParseError Message::parse_status_line(std::string_view line) {
     const size_t sp = line.find(' ');
-    const std::string_view version = line.substr(0, sp);
-    if (!equals_ignore_case(version, kSipVersion)) {
-        return sp == std::string_view::npos ? ParseError::kBadStatusLine
-                                            : ParseError::kBadSipVersion;
+    if (sp == std::string_view::npos) {
+        return ParseError::kBadStatusLine;
+    }
+    if (!equals_ignore_case(line.substr(0, sp), kSipVersion)) {
+        return ParseError::kBadSipVersion;
     }
     // 3DIGIT, then SP and a possibly empty reason (RFC 4475 §3.1.1.13). A
     // missing SP before an empty reason is tolerated.
