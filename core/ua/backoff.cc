@@ -27,10 +27,10 @@ Duration backoff_upper_bound(const BackoffConfig& config, uint32_t consecutive_f
 Duration backoff_delay(const BackoffConfig& config, uint32_t consecutive_failure_count,
                        FlowSetHealth health, Rng& rng) {
     const Duration w = backoff_upper_bound(config, consecutive_failure_count, health);
-    const Duration half_up = Duration((w.count() + 1) / 2);
+    const Duration half_up = Duration(w.count() / 2 + w.count() % 2);  // ceil, no overflow
     const Duration delay = rng.uniform_duration(half_up, w);
     FE_ASSERT(delay <= w);
-    FE_ASSERT(delay * 2 >= w);
+    FE_ASSERT(delay >= w - delay);  // at least half of W, written without overflow
     return delay;
 }
 

@@ -51,6 +51,9 @@ uint64_t LatencyHistogram::percentile(double p) const {
     // The rank (1-based) of the sample that p % of the samples do not exceed.
     auto rank = static_cast<uint64_t>(std::ceil(p / 100.0 * static_cast<double>(count_)));
     rank = rank < 1 ? 1 : (rank > count_ ? count_ : rank);
+    if (rank == 1) {
+        return min_;  // known exactly, no bucket rounding
+    }
     uint64_t seen = 0;
     for (uint32_t i = 0; i < kBucketCount; ++i) {
         seen += counts_[i];

@@ -66,7 +66,8 @@ public:
     double mean() const;
     // The value at percentile `p` in [0, 100]: the smallest recorded value v
     // such that at least p % of the records are <= v (p = 0: the minimum),
-    // reported as the top of its bucket, capped to [min(), max()]. 0 when empty.
+    // reported as the top of its bucket, capped to [min(), max()] (rank 1 is
+    // min() exactly). 0 when empty.
     uint64_t percentile(double p) const;
 
 private:
