@@ -55,7 +55,14 @@ Error scan_header_value(std::string_view text, size_t start, size_t& end) {
         end = close + 1;
         return Error::kOk;
     }
-    end = internal::scan_token(text, start);
+    // Via received carries a bare IPv6address (RFC 3261 §20.42), which is
+    // neither a token nor a bracketed host, so ':' is accepted inside a token
+    // value; the parser that uses such a value checks it as an address.
+    end = start;
+    while (end < text.size() && (internal::in_class(text[end], internal::kTokenChar) ||
+                                 text[end] == ':')) {
+        ++end;
+    }
     return end == start ? Error::kBadParamValue : Error::kOk;
 }
 
