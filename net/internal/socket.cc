@@ -1,0 +1,130 @@
+#include "net/internal/socket.h"
+
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/strings.h"
+#include "net/limits.h"
+
+namespace fe::net::internal {
+
+socklen_t to_sockaddr(const Endpoint& endpoint, sockaddr_storage& storage) {
+    std::memset(&storage, 0, sizeof(storage));
+    if (endpoint.is_v4()) {
+        auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(endpoint.port);
+        std::memcpy(&v4->sin_addr, endpoint.addr.data(), 4);
+        return sizeof(sockaddr_in);
+    }
+    if (endpoint.is_v6()) {
+        auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(endpoint.port);
+        std::memcpy(&v6->sin6_addr, endpoint.addr.data(), 16);
+        return sizeof(sockaddr_in6);
+    }
+    return 0;
+}
+
+Endpoint from_sockaddr(const sockaddr* address, socklen_t size) {
+    Endpoint endpoint;
+    if (address->sa_family == AF_INET && size >= sizeof(sockaddr_in)) {
+        const auto* v4 = reinterpret_cast<const sockaddr_in*>(address);
+        endpoint.family = Endpoint::Family::kV4;
+        endpoint.port = ntohs(v4->sin_port);
+        std::memcpy(endpoint.addr.data(), &v4->sin_addr, 4);
+    } else if (address->sa_family == AF_INET6 && size >= sizeof(sockaddr_in6)) {
+        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address);
+        endpoint.family = Endpoint::Family::kV6;
+        endpoint.port = ntohs(v6->sin6_port);
+        std::memcpy(endpoint.addr.data(), &v6->sin6_addr, 16);
+    }
+    return endpoint;
+}
+
+namespace {
+
+std::string describe(Transport transport, const Endpoint& endpoint) {
+    return absl::StrCat(to_absl(transport_param_name(transport)), ":",
+                        endpoint.to_string());
+}
+
+absl::Status bind_error(Transport transport, const Endpoint& endpoint, int error) {
+    const std::string where = describe(transport, endpoint);
+    if (error == EADDRINUSE) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "cannot listen on ", where,
+            ": address already in use (another process holds it); stop it or choose "
+            "another port"));
+    }
+    if (error == EADDRNOTAVAIL) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "cannot listen on ", where, ": the address is not configured on this host"));
+    }
+    if (error == EACCES) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "cannot listen on ", where,
+            ": ports below 1024 need CAP_NET_BIND_SERVICE (or lower "
+            "net.ipv4.ip_unprivileged_port_start)"));
+    }
+    return absl::InternalError(
+        absl::StrCat("cannot listen on ", where, ": ", std::strerror(error)));
+}
+
+}  // namespace
+
+absl::StatusOr<ListenSocket> open_listen_socket(Transport transport, const Endpoint& endpoint) {
+    if (transport != Transport::kUdp && transport != Transport::kTcp) {
+        return absl::UnimplementedError(absl::StrCat(
+            "net/ listens on udp and tcp only, not ", to_absl(transport_param_name(transport))));
+    }
+    sockaddr_storage storage;
+    const socklen_t size = to_sockaddr(endpoint, storage);
+    if (size == 0) {
+        return absl::InvalidArgumentError("listen address has no IP family");
+    }
+    const int type = transport == Transport::kUdp ? SOCK_DGRAM : SOCK_STREAM;
+    const int fd = socket(storage.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return absl::InternalError(absl::StrCat("socket(): ", std::strerror(errno)));
+    }
+    const int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (endpoint.is_v6()) {
+        // An IPv6 listener serves IPv6 only; IPv4 gets its own listener, so a
+        // peer's address is never a v4-mapped v6 address.
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    }
+    if (transport == Transport::kTcp) {
+        // SO_REUSEADDR lets a restart bind while old connections sit in
+        // TIME_WAIT (not set on UDP, where it would share datagrams with any
+        // other socket that sets it). Accepted sockets inherit TCP_NODELAY: SIP
+        // messages go out whole, without Nagle's delay.
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    if (bind(fd, reinterpret_cast<sockaddr*>(&storage), size) != 0) {
+        const int error = errno;
+        close(fd);
+        return bind_error(transport, endpoint, error);
+    }
+    if (transport == Transport::kTcp && listen(fd, kListenBacklog) != 0) {
+        const int error = errno;
+        close(fd);
+        return bind_error(transport, endpoint, error);
+    }
+    socklen_t bound_size = sizeof(storage);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &bound_size) != 0) {
+        const int error = errno;
+        close(fd);
+        return absl::InternalError(absl::StrCat("getsockname(): ", std::strerror(error)));
+    }
+    return ListenSocket{fd, from_sockaddr(reinterpret_cast<sockaddr*>(&storage), bound_size)};
+}
+
+}  // namespace fe::net::internal

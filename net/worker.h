@@ -1,0 +1,332 @@
+// File: net/worker.h
+//
+// A worker: one thread, one io_uring, one timer wheel, one mailbox, its UDP
+// sockets, TCP listeners and connections (STYLE §8: share nothing). Workers
+// (net/workers.h) creates and runs them; the layer above implements Handler
+// (net/handler.h) and calls the methods below from inside its callbacks, on
+// the worker's thread.
+//
+//   size_t MyHandler::on_stream_data(Worker& w, ConnectionId c, std::string_view b, Time now) {
+//       if (w.send_stream(c, "pong\n") != SendResult::kQueued) { ... }
+//       w.timer_wheel().arm(my_timer_, now + std::chrono::seconds(30));
+//       return b.size();
+//   }
+//
+// The loop (run()): submit what handlers queued and wait for completions (or
+// the next timer deadline) in one io_uring_enter; copy a batch of CQEs out and
+// advance the CQ once; read CLOCK_MONOTONIC once; run each completion's handler;
+// fire due timers; then re-arm receives, start queued sends and return provided
+// buffers, all of which is submitted by the next wait.
+//
+// Ownership of in-flight operations (STYLE §7): every SQE's user_data is the
+// address of an Op inside its owner (a UDP socket, an accept slot, a
+// connection, a send slot); the owner is not reused until each of its ops has
+// completed. Closing a connection is a state: cancel, wait for every
+// completion, close the direct descriptor, then free the slot.
+//
+// Connections are direct descriptors: the connection's slot index is its index
+// in the ring's fixed file table, so a worker's connections do not count
+// against the process's open file limit.
+#pragma once
+
+#include <liburing.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "core/base/endpoint.h"
+#include "core/base/time.h"
+#include "core/time/timer_wheel.h"
+#include "net/handler.h"
+#include "net/internal/buffer_ring.h"
+#include "net/limits.h"
+#include "net/mailbox.h"
+
+namespace fe::net {
+
+// Sizes of one worker; defaults from net/limits.h.
+struct WorkerConfig {
+    uint32_t ring_entries = kRingEntries;
+    uint32_t udp_buffer_count = kUdpBufferCount;
+    uint32_t stream_buffer_count = kStreamBufferCount;
+    // Clamped to RLIMIT_NOFILE (the kernel's cap on a direct descriptor table).
+    uint32_t connection_count_max = kConnectionCountMax;
+    uint32_t accept_in_flight_count = kAcceptInFlightCount;
+    uint32_t partial_message_size_max = kPartialMessageSizeMax;
+    Duration partial_message_time_max = kPartialMessageTimeMax;
+    uint32_t partial_buffer_count_max = kPartialBufferCountMax;
+    uint32_t send_queue_size_max = kSendQueueSizeMax;
+    uint32_t send_chunk_count_max = kSendChunkCountMax;
+    uint32_t udp_send_in_flight_max = kUdpSendInFlightMax;
+    uint32_t mailbox_capacity = kMailboxCapacity;
+    Duration connect_time_max = kConnectTimeMax;
+    Duration close_flush_time_max = kCloseFlushTimeMax;
+};
+
+// A counter written by its worker only and read by anyone (stats export,
+// tests): relaxed load + store, no locked instruction on the hot path.
+class Counter {
+public:
+    void add(uint64_t n = 1) { value_.store(value_.load(std::memory_order_relaxed) + n,
+                                            std::memory_order_relaxed); }
+    uint64_t get() const { return value_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<uint64_t> value_{0};
+};
+
+// Per-worker counters, on their own cache lines (STYLE §8).
+struct alignas(kCacheLineSize) WorkerStats {
+    Counter loop_turns;
+    Counter completions;
+    Counter sq_full_submits;         // the SQ filled within a turn: ring sized too small
+    Counter timers_fired;
+    Counter udp_datagrams_received;
+    Counter udp_datagrams_truncated;  // longer than kUdpDatagramSizeMax: dropped
+    Counter udp_datagrams_sent;
+    Counter udp_send_busy;            // no free send slot: dropped
+    Counter udp_send_errors;
+    Counter udp_recv_no_buffers;      // ENOBUFS: every provided buffer was in use
+    Counter udp_recv_errors;
+    Counter connections_accepted;
+    Counter connections_connected;
+    Counter connections_closed;
+    Counter connect_failures;
+    Counter accept_errors;
+    Counter stream_bytes_received;
+    Counter stream_bytes_sent;
+    Counter stream_recv_no_buffers;
+    Counter stream_errors;            // ECONNRESET, EPIPE, ...
+    Counter partial_timeouts;         // slowloris closes
+    Counter partial_too_large;
+    Counter partial_buffer_exhausted;
+    Counter send_queue_overflows;     // slow-reader closes
+    Counter send_chunk_exhausted;
+    Counter mailbox_received;
+    Counter mailbox_doorbells;        // MSG_RING completions from other workers
+    Counter mailbox_full;             // posts refused by a full receiver mailbox
+    Counter mailbox_doorbell_errors;  // a MSG_RING to another worker failed
+};
+
+enum class CloseMode : uint8_t {
+    kAbort,      // drop queued sends and close now
+    kAfterSend,  // stop receiving, send what is queued (bounded by close_flush_time_max), close
+};
+
+enum class [[nodiscard]] ConnectResult : uint8_t {
+    kStarted,      // on_connection_open or on_connection_closed(kConnectFailed/...) follows
+    kTableFull,    // connection_count_max connections already exist
+    kBadAddress,   // the endpoint has no IP family
+    kStopping,
+};
+
+// The listening sockets a worker is given (opened by Workers with SO_REUSEPORT).
+struct WorkerSocket {
+    Transport transport = Transport::kUdp;
+    int fd = -1;     // the worker takes ownership
+    Endpoint local;
+};
+
+class Worker {
+public:
+    Worker(uint32_t index, const WorkerConfig& config, Handler& handler);
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    // On the thread that will call run(): sets up the ring (SINGLE_ISSUER binds
+    // it to this thread), buffer rings, the direct descriptor table, and takes
+    // the sockets. On error the sockets are closed.
+    absl::Status init(std::vector<WorkerSocket> sockets);
+    // Workers a post() may name; set before any worker runs.
+    void set_peers(std::span<Worker* const> peers) { peers_ = peers; }
+    // The event loop; returns after request_stop() once every connection is
+    // closed and every operation has completed.
+    void run();
+    // Any thread: ask the loop to stop accepting, flush and close, then return.
+    void request_stop();
+
+    // ---- For the handler, on this worker's thread only. ----
+
+    // Copies the parts into a send slot: the caller's bytes may be reused when
+    // this returns. Sent at the end of the loop turn.
+    SendResult send_datagram(UdpSocketId socket, const Endpoint& to,
+                             std::span<const std::string_view> parts);
+    SendResult send_datagram(UdpSocketId socket, const Endpoint& to, std::string_view bytes) {
+        return send_datagram(socket, to, std::span<const std::string_view>(&bytes, 1));
+    }
+    // Appends to the connection's send queue (copied). Sends of one loop turn are
+    // coalesced into one sendmsg; one send is in flight per connection.
+    SendResult send_stream(ConnectionId connection, std::span<const std::string_view> parts);
+    SendResult send_stream(ConnectionId connection, std::string_view bytes) {
+        return send_stream(connection, std::span<const std::string_view>(&bytes, 1));
+    }
+    // Starts closing: the handler's on_connection_closed(kLocal) runs from
+    // inside this call, and the id is stale when it returns. False when the id
+    // is already stale.
+    bool close(ConnectionId connection, CloseMode mode = CloseMode::kAfterSend);
+    // Opens a TCP connection to `to` (IORING_OP_SOCKET into a direct descriptor,
+    // linked with IORING_OP_CONNECT). Sends may be queued before it opens.
+    ConnectResult connect(const Endpoint& to, ConnectionId* connection);
+    // Posts to worker `to_index` (may be this one); the receiver's on_mailbox()
+    // runs on its thread. The doorbell is an IORING_OP_MSG_RING on this ring.
+    PostResult post(uint32_t to_index, const MailboxItem& item);
+
+    time::TimerWheel& timer_wheel() { return wheel_; }
+    Time now() const { return now_; }
+    uint32_t index() const { return index_; }
+    const WorkerStats& stats() const { return stats_; }
+    // Connections in any state but free (opening, open, closing).
+    uint32_t connection_count() const { return connection_in_use_count_; }
+    uint32_t connection_count_max() const { return connection_count_max_; }
+    // Local endpoint of a UDP socket or TCP listener, in listen-spec order.
+    std::span<const WorkerSocket> sockets() const { return sockets_; }
+
+    // ---- Any thread. ----
+
+    // Posts from a thread that is not a worker (main, tests): the doorbell is
+    // the worker's eventfd.
+    PostResult post_from_any_thread(const MailboxItem& item);
+
+private:
+    struct Op;
+    struct Connection;
+    struct UdpSocket;
+    struct AcceptSlot;
+    struct UdpSendSlot;
+    struct SendChunk;
+    struct Completion {
+        uint64_t user_data;
+        int32_t result;
+        uint32_t flags;
+    };
+
+    // Setup.
+    absl::Status init_connections();
+    void init_udp_send_slots();
+    void init_accept_slots();
+
+    // Loop.
+    void wait_and_reap();
+    void dispatch(const Completion& completion);
+    void end_turn();
+    bool quiescent() const;
+    void begin_stop();
+    io_uring_sqe* get_sqe();
+    void cancel_op(const Op& op);
+
+    // Mailbox.
+    void drain_mailbox();
+    void arm_eventfd_read();
+    void on_eventfd_read(int32_t result);
+
+    // UDP.
+    void add_udp_socket(const WorkerSocket& socket);
+    void arm_udp_recv(UdpSocket& socket);
+    void on_udp_recv(UdpSocket& socket, int32_t result, uint32_t flags);
+    void deliver_datagram(UdpSocket& socket, uint16_t buffer_id, int32_t result);
+    void on_udp_send(UdpSendSlot& slot, int32_t result);
+
+    // TCP accept and connect.
+    void arm_accept(AcceptSlot& slot);
+    void on_accept(AcceptSlot& slot, int32_t result);
+    void rearm_starved_accepts();
+    uint32_t take_connection_slot();
+    void free_connection(Connection& connection);
+    void open_connection(Connection& connection);
+    void on_socket(Connection& connection, int32_t result);
+    void on_connect(Connection& connection, int32_t result);
+
+    // Streams.
+    Connection* find(ConnectionId id);
+    ConnectionId id_of(const Connection& connection) const;
+    void arm_stream_recv(Connection& connection);
+    void on_stream_recv(Connection& connection, int32_t result, uint32_t flags);
+    void deliver_stream(Connection& connection, std::string_view bytes);
+    void deliver_with_partial(Connection& connection, std::string_view bytes);
+    size_t consume(Connection& connection, std::string_view bytes);
+    bool keep_partial(Connection& connection, std::string_view rest);
+    void release_partial(Connection& connection);
+    bool reserve_chunks(Connection& connection, size_t size);
+    void append_send(Connection& connection, std::string_view bytes);
+    void schedule_send(Connection& connection);
+    void submit_send(Connection& connection);
+    void advance_send_queue(Connection& connection, uint32_t sent);
+    void on_stream_send(Connection& connection, int32_t result);
+    void drop_send_queue(Connection& connection);
+    void begin_close(Connection& connection, CloseReason reason, CloseMode mode);
+    void finish_close_if_idle(Connection& connection);
+    void on_close_direct(Connection& connection, int32_t result);
+    static void on_connection_timer(time::Timer& timer, Time now);
+
+    const uint32_t index_;
+    const WorkerConfig config_;
+    Handler& handler_;
+    io_uring ring_{};
+    bool ring_ready_ = false;
+    time::TimerWheel wheel_;
+    Time now_{};
+    Mailbox<MailboxItem> mailbox_;
+    std::span<Worker* const> peers_;
+    WorkerStats stats_;
+
+    // Set by request_stop() from any thread; the loop reads it each turn.
+    std::atomic<bool> stop_requested_{false};
+    bool stopping_ = false;
+    // The loop must drain the mailbox again without waiting (a batch was cut).
+    bool mailbox_more_ = false;
+
+    // Doorbells: MSG_RING completions name doorbell_op_; eventfd reads land in
+    // eventfd_value_ while eventfd_read_submitted_.
+    std::unique_ptr<Op> doorbell_op_;
+    std::unique_ptr<Op> eventfd_op_;
+    // The sender side of our MSG_RINGs: only failures complete here.
+    std::unique_ptr<Op> msg_ring_op_;
+    int eventfd_ = -1;
+    uint64_t eventfd_value_ = 0;
+    bool eventfd_read_submitted_ = false;
+
+    std::vector<WorkerSocket> sockets_;
+    std::vector<std::unique_ptr<UdpSocket>> udp_sockets_;
+    std::vector<int> tcp_listen_fds_;
+    std::unique_ptr<AcceptSlot[]> accept_slots_;
+    uint32_t accept_slot_count_ = 0;
+    uint32_t accepts_in_flight_ = 0;
+    // Accept slots that found no free connection slot; re-armed when one frees.
+    std::vector<uint32_t> starved_accepts_;
+
+    internal::BufferRing udp_buffers_;
+    internal::BufferRing stream_buffers_;
+    uint32_t udp_recvs_in_flight_ = 0;
+
+    std::unique_ptr<UdpSendSlot[]> udp_send_slots_;
+    std::unique_ptr<char[]> udp_send_memory_;
+    std::vector<uint32_t> udp_send_free_;
+    uint32_t udp_send_slot_count_ = 0;
+
+    uint32_t connection_count_max_ = 0;
+    std::unique_ptr<Connection[]> connections_;
+    // Free connection slots (stack); a slot is free when its state is kFree.
+    std::vector<uint32_t> connection_free_;
+    uint32_t connection_in_use_count_ = 0;
+
+    // Receives to re-arm and sends to start at the end of the turn.
+    std::vector<uint32_t> stream_rearm_;
+    std::vector<uint32_t> send_ready_;
+    bool udp_rearm_pending_ = false;
+
+    // Partial message buffers: allocated on first need, reused after.
+    std::vector<std::unique_ptr<char[]>> partial_storage_;
+    std::vector<char*> partial_free_;
+    // Send chunks: allocated on first need, reused after.
+    std::vector<std::unique_ptr<SendChunk>> chunk_storage_;
+    std::vector<SendChunk*> chunk_free_;
+};
+
+}  // namespace fe::net

@@ -1,0 +1,131 @@
+#include "net/workers.h"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/strings.h"
+#include "core/base/assert.h"
+#include "core/base/status.h"
+#include "net/internal/socket.h"
+#include "net/probe.h"
+
+namespace fe::net {
+
+Workers::Workers(WorkersConfig config, std::vector<Handler*> handlers)
+    : config_(std::move(config)), handlers_(std::move(handlers)) {
+    FE_ASSERT(config_.worker_count > 0);
+    FE_ASSERT(config_.worker_count <= kWorkerCountMax);
+    FE_ASSERT(handlers_.size() == config_.worker_count);
+    FE_ASSERT(config_.listens.size() <= kListenerCountMax);
+}
+
+Workers::~Workers() { stop(); }
+
+absl::Status Workers::open_sockets(std::vector<std::vector<WorkerSocket>>& per_worker) {
+    per_worker.resize(config_.worker_count);
+    listening_ = config_.listens;
+    for (uint32_t w = 0; w < config_.worker_count; ++w) {
+        for (size_t i = 0; i < listening_.size(); ++i) {
+            // Worker 0 binds first; the others reuse the port it got, so that a
+            // port 0 spec means one port shared by every worker.
+            auto socket = internal::open_listen_socket(listening_[i].transport,
+                                                       listening_[i].endpoint);
+            if (!socket.ok()) {
+                for (auto& sockets : per_worker) {
+                    for (WorkerSocket& s : sockets) {
+                        ::close(s.fd);
+                    }
+                }
+                per_worker.clear();
+                return socket.status();
+            }
+            if (w == 0) {
+                listening_[i].endpoint = socket->local;
+            }
+            per_worker[w].push_back(WorkerSocket{listening_[i].transport, socket->fd,
+                                                 socket->local});
+        }
+    }
+    return absl::OkStatus();
+}
+
+absl::Status Workers::start() {
+    FE_ASSERT(workers_.empty());
+    auto features = probe_io_uring();
+    if (!features.ok()) {
+        return features.status();
+    }
+    std::vector<std::vector<WorkerSocket>> per_worker;
+    FE_RETURN_IF_ERROR(open_sockets(per_worker));
+    for (uint32_t w = 0; w < config_.worker_count; ++w) {
+        workers_.push_back(std::make_unique<Worker>(w, config_.worker, *handlers_[w]));
+        peers_.push_back(workers_.back().get());
+    }
+    for (auto& worker : workers_) {
+        worker->set_peers(peers_);
+    }
+    for (uint32_t w = 0; w < config_.worker_count; ++w) {
+        threads_.emplace_back(&Workers::thread_main, this, w, std::move(per_worker[w]));
+    }
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return init_done_count_ == config_.worker_count; });
+    verdict_ = init_status_.ok() ? Verdict::kRun : Verdict::kExit;
+    changed_.notify_all();
+    lock.unlock();
+    if (verdict_ == Verdict::kExit) {
+        for (std::thread& thread : threads_) {
+            thread.join();
+        }
+        threads_.clear();
+        peers_.clear();
+        workers_.clear();
+        return init_status_;
+    }
+    return absl::OkStatus();
+}
+
+void Workers::thread_main(uint32_t index, std::vector<WorkerSocket> sockets) {
+    const std::string name = absl::StrCat("fe-worker-", index);
+    pthread_setname_np(pthread_self(), name.c_str());
+    Worker& worker = *workers_[index];
+    // The ring is created here: SINGLE_ISSUER ties it to this thread.
+    absl::Status status = worker.init(std::move(sockets));
+    std::unique_lock lock(mutex_);
+    if (!status.ok() && init_status_.ok()) {
+        init_status_ = absl::Status(status.code(), absl::StrCat("worker ", index, ": ",
+                                                                status.message()));
+    }
+    ++init_done_count_;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return verdict_ != Verdict::kWait; });
+    const bool run = verdict_ == Verdict::kRun;
+    lock.unlock();
+    if (run) {
+        worker.run();
+    }
+}
+
+void Workers::stop() {
+    if (threads_.empty()) {
+        return;
+    }
+    for (auto& worker : workers_) {
+        worker->request_stop();
+    }
+    for (std::thread& thread : threads_) {
+        thread.join();
+    }
+    threads_.clear();
+}
+
+PostResult Workers::post(uint32_t to_index, const MailboxItem& item) {
+    if (to_index >= workers_.size()) {
+        return PostResult::kNoWorker;
+    }
+    return workers_[to_index]->post_from_any_thread(item);
+}
+
+}  // namespace fe::net
