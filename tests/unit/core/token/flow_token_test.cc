@@ -128,6 +128,25 @@ TEST(FlowToken, TcpLayoutIsTheDocumentedBytesAndMacIsHmacSha256) {
               std::vector<uint8_t>(mac, mac + kMacSize));
 }
 
+// Known answers computed independently with Python's hmac and base64 modules
+// (key = bytes 0..31, key id 1, worker 3, node 12, slot 123456, generation 7).
+TEST(FlowToken, KnownAnswerTokens) {
+    std::array<uint8_t, kKeySize> key{};
+    for (size_t i = 0; i < kKeySize; ++i) key[i] = static_cast<uint8_t>(i);
+    KeyRing ring = KeyRing::from_random(1, key);
+    Fields f;
+    f.worker_index = 3;
+    f.node_id = 12;
+    f.slot = 123456;
+    f.generation = 7;
+    f.transport = Transport::kTcp;
+    EXPECT_EQ(mint_text(ring, f), "AQECAwAMAAHiQAAAAAehACOpVhU7TOjuxq8");
+    f.transport = Transport::kUdp;
+    f.remote = *Endpoint::parse("198.51.100.7:61000");
+    f.local_socket_index = 2;
+    EXPECT_EQ(mint_text(ring, f), "AQEBAwAMAAHiQAAAAAcExjNkB-5IAALkt_a5SuXw4eVP8aw");
+}
+
 TEST(FlowToken, UdpLayoutCarriesFamilyAddressPortAndSocket) {
     KeyRing ring = ring_with(0, 1);
     std::vector<uint8_t> v4 = decode(mint_text(ring, udp_fields("192.0.2.9:5060")));
