@@ -105,20 +105,36 @@ bool try_multishot_recv(io_uring& ring) {
             (void)sendto(fd, &payload, 1, 0, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
             io_uring_cqe* cqe = nullptr;
             __kernel_timespec timeout{.tv_sec = 1, .tv_nsec = 0};
+            bool armed = true;
             if (io_uring_wait_cqe_timeout(&ring, &cqe, &timeout) == 0) {
                 ok = cqe->res > 0 && (cqe->flags & IORING_CQE_F_MORE) != 0 &&
                      (cqe->flags & IORING_CQE_F_BUFFER) != 0;
+                armed = (cqe->flags & IORING_CQE_F_MORE) != 0;
+                io_uring_cqe_seen(&ring, cqe);
+            }
+            // Cancel the multishot and reap its last completion here: left to
+            // ring teardown, the cancel would run as task work that interrupts
+            // this thread's next blocking syscall (EINTR with SO_RCVTIMEO).
+            if (armed) {
+                sqe = io_uring_get_sqe(&ring);
+                io_uring_prep_cancel64(sqe, 1, 0);
+                io_uring_sqe_set_data64(sqe, 2);
+                io_uring_submit(&ring);
+            }
+            while (armed && io_uring_wait_cqe_timeout(&ring, &cqe, &timeout) == 0) {
+                if (cqe->user_data == 1 && (cqe->flags & IORING_CQE_F_MORE) == 0) {
+                    armed = false;
+                }
+                io_uring_cqe_seen(&ring, cqe);
+            }
+            // The cancel's own completion.
+            __kernel_timespec no_wait{.tv_sec = 0, .tv_nsec = 0};
+            while (io_uring_wait_cqe_timeout(&ring, &cqe, &no_wait) == 0) {
                 io_uring_cqe_seen(&ring, cqe);
             }
         }
         if (fd >= 0) {
-            close(fd);  // terminates the multishot request
-        }
-        // Reap the final completion before the buffers go away.
-        io_uring_cqe* cqe = nullptr;
-        __kernel_timespec timeout{.tv_sec = 0, .tv_nsec = 100'000'000};
-        while (io_uring_wait_cqe_timeout(&ring, &cqe, &timeout) == 0) {
-            io_uring_cqe_seen(&ring, cqe);
+            close(fd);
         }
         (void)io_uring_unregister_buf_ring(&ring, 0);
     }
@@ -127,6 +143,8 @@ bool try_multishot_recv(io_uring& ring) {
 }
 
 }  // namespace
+
+static absl::StatusOr<RingFeatures> probe_once();
 
 absl::StatusOr<RingMode> setup_ring(io_uring& ring, uint32_t entries) {
     io_uring_params params{};
@@ -149,6 +167,12 @@ absl::StatusOr<RingMode> setup_ring(io_uring& ring, uint32_t entries) {
 }
 
 absl::StatusOr<RingFeatures> probe_io_uring() {
+    // The kernel does not change under a running process: probe once.
+    static const absl::StatusOr<RingFeatures> features = probe_once();
+    return features;
+}
+
+static absl::StatusOr<RingFeatures> probe_once() {
     io_uring ring;
     auto mode = setup_ring(ring, 8);
     if (!mode.ok()) {

@@ -442,6 +442,15 @@ void Worker::begin_stop() {
         }
     }
     starved_accepts_.clear();
+    // Stop accepting now: new connections are refused rather than queued in a
+    // backlog nobody serves. (Accepts still in the kernel hold their own
+    // reference to the listener until their cancel completes.)
+    for (WorkerSocket& socket : sockets_) {
+        if (socket.transport != Transport::kUdp && socket.fd >= 0) {
+            ::close(socket.fd);
+            socket.fd = -1;
+        }
+    }
     for (auto& udp : udp_sockets_) {
         if (udp->recv_submitted) {
             cancel_op(udp->recv_op);
