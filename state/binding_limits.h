@@ -1,0 +1,39 @@
+// File: state/binding_limits.h
+//
+// Limits of the binding stores (state/binding_store.h), each with its reason
+// (STYLE §7). Kept apart from state/limits.h (the flow table's) so the two
+// can change independently; EmbeddedStoreConfig copies these defaults.
+//
+//   fe::state::EmbeddedStoreConfig config;      // defaults from here
+//   config.binding_count_per_aor_max = 2;        // a tiny test store
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace fe::state {
+
+// Bindings one AOR may hold. A user with 8 devices, each registering two
+// outbound flows (RFC 5626 §4.2.1 asks for at least two), is 16; plain
+// bindings of desk phones and gateways come on top. 32 is generous, and it
+// bounds the linear scans per REGISTER and the size of a 200's Contact list.
+// A REGISTER that would go beyond gets 403 "Too Many Bindings".
+inline constexpr uint32_t kBindingCountPerAorMax = 32;
+
+// Shards of the embedded store. Workers on different AORs almost never meet
+// on one lock: with 8 workers and 64 shards two REGISTERs in the same instant
+// collide with probability ~1/64, and a lock is held for ~1 us.
+inline constexpr size_t kStoreShardCount = 64;
+
+// AORs whose expiry expire() examines per call. At ~1 us each this caps one
+// call at ~0.3 ms so a loop turn stays short; at one call per 10 ms loop turn
+// that still retires 25,000 AORs a second, far above the ~300 a second that a
+// million AORs refreshing hourly expire at.
+inline constexpr uint32_t kExpireAorCountPerCallMax = 256;
+
+// Nesting of store calls made from inside a `done` callback on one thread
+// (each level holds one scratch copy of an AOR's bindings). The registrar and
+// proxy never nest; 4 leaves room and turns runaway recursion into an assert.
+inline constexpr uint32_t kStoreCallbackDepthMax = 4;
+
+}  // namespace fe::state
