@@ -24,6 +24,7 @@
 // about where a header ends.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <iterator>
 #include <string_view>
