@@ -1,7 +1,5 @@
 #include "core/syntax/params.h"
 
-#include <array>
-
 #include "core/base/assert.h"
 #include "core/base/strings.h"
 #include "core/syntax/host.h"
@@ -176,8 +174,11 @@ Error Params::parse(std::string_view text, ParamSyntax syntax, Params& out) {
     if (text.size() > kHeaderValueSizeMax) {
         return Error::kTooLong;
     }
-    // Names seen so far, for the duplicate check; on the stack, no allocation.
-    std::array<std::string_view, kParamCountMax> names;
+    // Names seen so far, for the duplicate check, as offsets into `text`: on
+    // the stack, left uninitialised (no 512-byte clear per call).
+    static_assert(kHeaderValueSizeMax <= UINT16_MAX, "offsets fit 16 bits");
+    uint16_t name_index[kParamCountMax];
+    uint16_t name_size[kParamCountMax];
     size_t count = 0;
     size_t pos = 0;
     while (true) {
@@ -195,11 +196,13 @@ Error Params::parse(std::string_view text, ParamSyntax syntax, Params& out) {
             return e;
         }
         for (size_t k = 0; k < count; ++k) {
-            if (names_equal(syntax, names[k], param.name)) {
+            if (names_equal(syntax, text.substr(name_index[k], name_size[k]), param.name)) {
                 return Error::kDuplicateParam;
             }
         }
-        names[count++] = param.name;
+        name_index[count] = static_cast<uint16_t>(param.name.data() - text.data());
+        name_size[count] = static_cast<uint16_t>(param.name.size());
+        ++count;
     }
     static_assert(kParamCountMax <= UINT8_MAX, "count_ is a uint8_t");
     out.text_ = text;
