@@ -1,0 +1,182 @@
+// The registrar role of a worker: decide, store, answer.
+#include "cluster/registrar.h"
+
+#include <string>
+#include <utility>
+
+#include "core/base/assert.h"
+#include "core/sip/limits.h"
+#include "core/sip/response.h"
+#include "state/binding_limits.h"
+
+namespace fe::cluster {
+
+static_assert(state::kBindingCountPerAorMax <= outbound::kListedBindingCountMax,
+              "a 200 must be able to list every binding the store keeps");
+
+// Everything one REGISTER needs after the caller's buffers are gone.
+struct Registrar::Pending {
+    std::string request_bytes;
+    sip::Message request;  // Parsed from request_bytes.
+    std::string path_value;
+    std::string flow_token;
+    outbound::RegisterDecision decision;  // Views into request_bytes, path_value, flow_token.
+    state::BindingUpdate updates[outbound::kContactCountPerRegisterMax];
+    Respond respond;
+    Time now{};
+};
+
+namespace {
+
+outbound::CommitResult commit_result(state::StoreStatus status) {
+    switch (status) {
+        case state::StoreStatus::kOk: return outbound::CommitResult::kOk;
+        case state::StoreStatus::kUnavailable: return outbound::CommitResult::kUnavailable;
+        case state::StoreStatus::kTooManyBindings: return outbound::CommitResult::kTooManyBindings;
+        case state::StoreStatus::kOutOfOrder: return outbound::CommitResult::kOutOfOrder;
+    }
+    return outbound::CommitResult::kUnavailable;
+}
+
+state::BindingAction store_action(outbound::BindingAction action) {
+    return action == outbound::BindingAction::kRemove ? state::BindingAction::kRemove
+                                                      : state::BindingAction::kUpsert;
+}
+
+// Seconds left, rounded up so a live binding never shows expires=0.
+uint32_t seconds_left(Time expires_at, Time now) {
+    FE_ASSERT(expires_at > now);
+    const Duration left = expires_at - now;
+    const auto whole = std::chrono::duration_cast<seconds>(left);
+    const int64_t s = whole.count() + (whole < left ? 1 : 0);
+    return static_cast<uint32_t>(std::min<int64_t>(s, UINT32_MAX));
+}
+
+}  // namespace
+
+Registrar::Registrar(state::BindingStore& store, const outbound::RegistrarConfig& config)
+    : store_(store), config_(config), response_buffer_(sip::kMessageSizeMax) {}
+
+Registrar::~Registrar() { FE_ASSERT(in_flight_count_ == 0); }
+
+std::unique_ptr<Registrar::Pending> Registrar::acquire() {
+    if (free_.empty()) {
+        return std::make_unique<Pending>();
+    }
+    std::unique_ptr<Pending> pending = std::move(free_.back());
+    free_.pop_back();
+    return pending;
+}
+
+void Registrar::release(std::unique_ptr<Pending> pending) {
+    pending->respond = nullptr;
+    free_.push_back(std::move(pending));
+}
+
+void Registrar::handle_register(const sip::Message& request, const RegisterFlow& flow, Time now,
+                                Respond respond) {
+    ++stats_.register_count;
+    if (in_flight_count_ >= kRegisterInFlightCountMax) {
+        ++stats_.overload_count;
+        sip::Writer out(response_buffer_.data(), response_buffer_.size());
+        const std::string_view extra[] = {"Retry-After: 1"};
+        sip::ResponseSpec spec{.status_code = 503, .reason = "Registrar Overloaded",
+                               .extra_headers = extra};
+        if (sip::build_response(request, spec, out) == sip::BuildError::kOk) {
+            respond(out.view());
+        }
+        return;
+    }
+    std::unique_ptr<Pending> p = acquire();
+    p->request_bytes.assign(request.bytes());
+    p->path_value.assign(flow.path_value);
+    p->flow_token.assign(flow.flow_token);
+    p->respond = std::move(respond);
+    p->now = now;
+    // The bytes parsed once already, so this cannot fail.
+    const sip::ParseError reparse = p->request.parse(p->request_bytes);
+    FE_ASSERT(reparse == sip::ParseError::kOk);
+    const outbound::RegisterInput in{.first_hop = flow.first_hop,
+                                     .path_value = p->path_value,
+                                     .flow_token = p->flow_token,
+                                     .config = &config_,
+                                     .now = now};
+    outbound::decide_register(p->request, in, p->decision);
+    if (p->decision.rejected()) {
+        ++stats_.rejected_count;
+        respond_and_release(std::move(p), outbound::CommitResult::kOk, {});
+        return;
+    }
+    const outbound::RegisterDecision& d = p->decision;
+    for (uint32_t i = 0; i < d.update_count; ++i) {
+        const outbound::ContactUpdate& c = d.updates[i];
+        p->updates[i] = state::BindingUpdate{.action = store_action(c.action),
+                                             .instance_key = c.instance_key,
+                                             .reg_id = c.reg_id,
+                                             .contact_key = c.contact_key,
+                                             .contact = c.contact,
+                                             .contact_uri = c.contact_uri,
+                                             .expires_in = seconds(c.expires_s),
+                                             .has_q = c.has_q,
+                                             .q_thousandths = c.q_thousandths};
+    }
+    const state::RegisterUpdate update{.aor_key = d.aor_key,
+                                       .call_id = d.call_id,
+                                       .cseq = d.cseq,
+                                       .remove_all = d.remove_all,
+                                       .path = d.path_vector(),
+                                       .flow_token = d.flow_token,
+                                       .node_id = config_.node_id,
+                                       .bindings = {p->updates, d.update_count}};
+    ++in_flight_count_;
+    // The callback owns the Pending: a store that answers later keeps it alive.
+    store_.apply(update, now,
+                 [this, pending = std::move(p)](state::StoreStatus status,
+                                                const state::AorView& aor) mutable {
+                     on_applied(std::move(pending), status, aor);
+                 });
+}
+
+void Registrar::on_applied(std::unique_ptr<Pending> pending, state::StoreStatus status,
+                           const state::AorView& aor) {
+    FE_ASSERT(in_flight_count_ > 0);
+    --in_flight_count_;
+    if (status != state::StoreStatus::kOk) {
+        ++stats_.store_failure_count;
+        respond_and_release(std::move(pending), commit_result(status), {});
+        return;
+    }
+    outbound::CurrentBinding listed[outbound::kListedBindingCountMax];
+    size_t count = 0;
+    for (const state::Binding& b : aor.bindings) {
+        if (FE_BUG(count == outbound::kListedBindingCountMax, "more bindings than a 200 lists")) {
+            break;
+        }
+        listed[count++] = outbound::CurrentBinding{b.contact, seconds_left(b.expires_at, pending->now)};
+    }
+    respond_and_release(std::move(pending), outbound::CommitResult::kOk, {listed, count});
+}
+
+void Registrar::respond_and_release(std::unique_ptr<Pending> pending,
+                                    outbound::CommitResult commit,
+                                    std::span<const outbound::CurrentBinding> bindings) {
+    sip::Writer out(response_buffer_.data(), response_buffer_.size());
+    if (outbound::build_register_response(pending->request, pending->decision, commit, bindings,
+                                          out) != sip::BuildError::kOk) {
+        // Only a 200 listing huge Contact values can outgrow a message.
+        out.clear();
+        const sip::ResponseSpec spec{.status_code = 500, .reason = "Response Too Large"};
+        const sip::BuildError fallback = sip::build_response(pending->request, spec, out);
+        FE_ASSERT(fallback == sip::BuildError::kOk);
+    }
+    Respond respond = std::move(pending->respond);
+    release(std::move(pending));
+    respond(out.view());
+}
+
+void Registrar::on_flow_closed(std::string_view flow_token, Time now) {
+    ++stats_.flow_closed_count;
+    store_.forget_flow(flow_token, now);
+}
+
+}  // namespace fe::cluster
