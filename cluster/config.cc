@@ -173,7 +173,8 @@ the client flows.
   --flow-timer SECONDS      Flow-Timer given to outbound UAs (default 120); a flow
                             idle for longer than this plus a grace is closed
   --token-key-file F        flow-token keys shared by the cluster, one per line as
-                            ID:HEX (64 hex digits); default: a random key per boot
+                            "ID HEX" (ID 0..255, 64 hex digits), oldest first, the
+                            last line current; default: a random key per boot
   --node-id N               this node's id in the cluster, 1..65535 (default 1)
   --advertise HOST          host put in Path, Record-Route and Via (default: the
                             listen address)
