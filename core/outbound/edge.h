@@ -1,0 +1,186 @@
+// File: core/outbound/edge.h
+//
+// The pure decisions of an RFC 5626 edge proxy (§5): is this node the first
+// hop of a REGISTER, what Path / Record-Route / Via text to add, which way a
+// request with our flow token in its Route goes (incoming to the UA, outgoing
+// from it, or refused), Max-Forwards, RFC 3581 received/rport, the
+// deterministic stateless branch (RFC 3261 §16.11) and loop detection. No
+// sockets, no clocks, no allocation: the node (cluster/sip_worker) does the I/O.
+//
+//   fe::outbound::EdgeIdentity me{.host = "192.0.2.10", .ports = ports};
+//   fe::outbound::RouteDecision d = fe::outbound::classify_route(message, me, ring, source);
+//   switch (d.kind) {
+//       case RouteClass::kIncoming: deliver_to(d.flow); break;        // OB-EDGE-12
+//       case RouteClass::kBadToken: answer(403); break;               // OB-EDGE-14
+//       ...
+//   }
+//   char path[kFlowUriValueSizeMax];
+//   size_t n = write_flow_uri_value(token, {"192.0.2.10", 5060, Transport::kTcp},
+//                                   ObParam::kAdd, path, sizeof(path));
+//   // "<sip:TOKEN@192.0.2.10:5060;transport=tcp;lr;ob>"
+//
+// Views in results point into the message's buffer and are valid as long as it is.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "core/base/endpoint.h"
+#include "core/outbound/edge_limits.h"
+#include "core/sip/message.h"
+#include "core/sip/response.h"
+#include "core/syntax/error.h"
+#include "core/syntax/via.h"
+#include "core/token/flow_token.h"
+#include "core/token/key_ring.h"
+
+namespace fe::outbound {
+
+// How this edge is named in URIs it puts on the wire and recognises in Routes.
+struct EdgeIdentity {
+    std::string_view host;            // advertised host (IP literal or name)
+    std::span<const uint16_t> ports;  // every port we listen on (any transport)
+};
+
+// One of our addresses, for a Path / Record-Route / Via we write.
+struct EdgeAddress {
+    std::string_view host;
+    uint16_t port = 0;
+    Transport transport = Transport::kUdp;
+};
+
+enum class ObParam : uint8_t { kOmit, kAdd };
+
+// RFC 5626 §5.1: the REGISTER (or any request) came straight from the UA:
+// exactly one Via value.
+inline bool is_first_hop(const sip::Message& request) { return request.via_count() == 1; }
+
+// Dialog-forming request without a To tag (INVITE, SUBSCRIBE, REFER: RFC 3261
+// §12, RFC 6665, RFC 3515): what RFC 5626 §5.3 Record-Routes.
+bool is_dialog_forming(const sip::Message& request);
+
+// "<sip:TOKEN@HOST:PORT;transport=T;lr[;ob]>" into `out`; returns its size,
+// or 0 when it does not fit. The value of our Path (RFC 3327 §4: name-addr
+// with ;lr) and Record-Route headers; the token is the user part (OB-EDGE-05).
+[[nodiscard]] size_t write_flow_uri_value(std::string_view token, const EdgeAddress& at,
+                                          ObParam ob, char* out, size_t capacity);
+
+// The URI user part must be the token alone, so a user part with escapes or
+// parameters is never a token of ours.
+bool uri_is_ours(std::string_view host, uint16_t port, const EdgeIdentity& me);
+
+// ---- Route classification (§5.3) ----
+
+enum class RouteClass : uint8_t {
+    kNoRoute,      // no Route header: route normally
+    kNotOurs,      // the top Route names another element: route normally
+    kOursNoToken,  // our URI without a token: remove it, route normally (OB-EDGE-09)
+    kIncoming,     // our token, request not from that flow: remove Route, deliver (OB-EDGE-12)
+    kOutgoing,     // our token, request from that very flow: remove Route, route on (OB-EDGE-10)
+    kBadToken,     // our URI with a user part that does not verify: 403 (OB-EDGE-14)
+    kMalformed,    // the top Route does not parse: 400 naming the defect
+};
+std::string_view route_class_name(RouteClass kind);
+
+struct [[nodiscard]] RouteDecision {
+    RouteClass kind = RouteClass::kNoRoute;
+    // The Route URI carried ;ob (OB-OBP-03: incoming dialog-forming requests
+    // then get a Record-Route with the same token and no ob).
+    bool ob = false;
+    std::string_view token;              // the user part, when a token was looked at
+    token::Fields flow;                  // decoded, for kIncoming / kOutgoing
+    token::VerifyStatus token_status = token::VerifyStatus::kOk;  // for kBadToken
+    syntax::Error syntax_error = syntax::Error::kOk;             // for kMalformed
+};
+
+// Looks at the top Route value. `source` names the flow the request arrived
+// on, as its token would (node, worker, slot, generation, transport; for UDP
+// the remote address and local socket). A request whose token names that same
+// flow is outgoing (OB-EDGE-10): for streams the same flow incarnation, for
+// UDP the same remote address and port on the same socket.
+RouteDecision classify_route(const sip::Message& request, const EdgeIdentity& me,
+                             const token::KeyRing& ring, const token::Fields& source);
+
+// Whether a decoded token names the flow `source`.
+bool same_flow(const token::Fields& token_flow, const token::Fields& source);
+
+// ---- Max-Forwards (RFC 3261 §16.3 step 3, §16.6 step 3) ----
+
+enum class MaxForwardsVerdict : uint8_t {
+    kAbsent,       // add "Max-Forwards: 70" when forwarding
+    kForward,      // replace with `next_value` (decremented)
+    kTooManyHops,  // 0: answer 483
+    kMalformed,    // not a number: answer 400 "Bad Max-Forwards"
+};
+struct [[nodiscard]] MaxForwards {
+    MaxForwardsVerdict verdict = MaxForwardsVerdict::kAbsent;
+    uint32_t next_value = kMaxForwardsDefault;
+};
+MaxForwards check_max_forwards(const sip::Message& request);
+
+// ---- Via (RFC 3261 §18.2.1, RFC 3581 §4) ----
+
+// The parameters to append to the request's top Via (the sender's) so that
+// responses find their way back through a NAT: ";received=IP" when the
+// sent-by host is not the source address or rport was asked for, and
+// ";rport=PORT" when the Via has a bare rport (OB-DEP-07). Returns the size
+// written (0: nothing to add, or it did not fit: check `capacity` >=
+// kViaReceivedSizeMax).
+[[nodiscard]] size_t write_via_received(const syntax::Via& top, const Endpoint& source,
+                                        char* out, size_t capacity);
+
+// A branch for our Via, derived from the request alone so that a
+// retransmission maps to the same branch (stateless forwarding, RFC 3261
+// §16.11): "z9hG4bK-fe" + hash(top Via branch, method class) + "-" +
+// loop_hash (below). ACK and CANCEL hash like the INVITE they belong to.
+[[nodiscard]] size_t write_branch(const sip::Message& request, std::string_view top_branch,
+                                  char* out, size_t capacity);
+// The loop-detection half of our branch (RFC 3261 §16.3 step 4): a hash of
+// the fields that stay the same when a request loops back unchanged
+// (Request-URI, From tag, To, Call-ID, CSeq). A spiral (new Request-URI)
+// hashes differently.
+uint64_t loop_hash(const sip::Message& request);
+
+enum class [[nodiscard]] LoopCheck : uint8_t {
+    kNoLoop,
+    kLoop,        // one of our Vias carries this request's loop hash: 482
+    kMalformed,   // a Via does not parse: 400 naming the defect
+};
+struct LoopResult {
+    LoopCheck verdict = LoopCheck::kNoLoop;
+    syntax::Error error = syntax::Error::kOk;
+};
+// Looks for a Via whose sent-by is ours and whose branch ends in this
+// request's loop hash.
+LoopResult detect_loop(const sip::Message& request, const EdgeIdentity& me);
+
+// Our Via value: "SIP/2.0/T HOST:PORT;branch=BRANCH[;fl=TOKEN]". `flow_token`
+// names the flow the request came in on, so the response that pops this Via
+// goes back over exactly that flow. 0 when it does not fit.
+[[nodiscard]] size_t write_via_value(const EdgeAddress& at, std::string_view branch,
+                                     std::string_view flow_token, char* out, size_t capacity);
+
+// ---- Responses ----
+
+// A response to a request Message::parse() refused, built from the raw bytes
+// by copying the Via, From, To, Call-ID and CSeq lines that are there (RFC
+// 3261 §8.2.6), so the 400 still names the defect to a UA whose request we
+// could not parse. False when the bytes do not start like a request (a
+// response, or garbage: drop it) or the writer overflowed.
+[[nodiscard]] bool build_raw_error_response(std::string_view bytes, uint16_t status_code,
+                                            std::string_view reason, sip::Writer& out);
+
+// RFC 5626 §5.4 / OB-FT-01: the 2xx REGISTER response leaving the edge for
+// the UA may get a Flow-Timer when it has "Require: outbound" and no Flow-Timer.
+bool response_wants_flow_timer(const sip::Message& response);
+// The response has "Require: outbound" and is a 2xx to REGISTER: the UA will
+// keep the flow alive, so the flow's idle limit becomes Flow-Timer + grace.
+bool response_is_outbound_register_ok(const sip::Message& response);
+
+// Whether the value list `header` holds `option` (case-insensitive), e.g.
+// Supported: path.
+bool has_option(const sip::Message& message, sip::HeaderId header, std::string_view option);
+
+}  // namespace fe::outbound
