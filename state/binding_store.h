@@ -85,8 +85,8 @@ struct Binding {
 
 // The bindings of one AOR as a callback sees them: never an expired one.
 struct AorView {
-    std::string_view aor_key;
-    std::span<const Binding> bindings;
+    std::string_view aor_key = {};
+    std::span<const Binding> bindings = {};
 };
 
 enum class BindingAction : uint8_t {
@@ -96,11 +96,11 @@ enum class BindingAction : uint8_t {
 
 struct BindingUpdate {
     BindingAction action = BindingAction::kUpsert;
-    std::string_view instance_key;
+    std::string_view instance_key = {};
     uint32_t reg_id = 0;
-    std::string_view contact_key;
-    std::string_view contact;
-    std::string_view contact_uri;
+    std::string_view contact_key = {};
+    std::string_view contact = {};
+    std::string_view contact_uri = {};
     Duration expires_in{};  // From `now`; unused for kRemove.
     bool has_q = false;
     uint16_t q_thousandths = 0;
@@ -108,18 +108,18 @@ struct BindingUpdate {
 
 // One REGISTER's changes to one AOR.
 struct RegisterUpdate {
-    std::string_view aor_key;
-    std::string_view call_id;
+    std::string_view aor_key = {};
+    std::string_view call_id = {};
     uint32_t cseq = 0;
     // "Contact: *": remove every binding (still subject to the Call-ID/CSeq
     // rule per binding, §10.3 step 6). `bindings` is then empty.
     bool remove_all = false;
     // Written into every upserted binding.
-    std::span<const std::string_view> path;
-    std::string_view flow_token;
+    std::span<const std::string_view> path = {};
+    std::string_view flow_token = {};
     uint32_t node_id = 0;
     // No two name the same key. Empty (and remove_all false): a fetch.
-    std::span<const BindingUpdate> bindings;
+    std::span<const BindingUpdate> bindings = {};
 };
 
 class BindingStore {

@@ -92,9 +92,9 @@ struct RegisterInput {
     bool first_hop = false;
     // The Path value the edge added for the flow ("<sip:TOKEN@edge;lr;ob>"),
     // empty when none. It counts as the topmost Path value.
-    std::string_view path_value;
+    std::string_view path_value = {};
     // The flow token inside path_value, empty when none.
-    std::string_view flow_token;
+    std::string_view flow_token = {};
     const RegistrarConfig* config = nullptr;  // Never null.
     Time now{};
 };
@@ -143,11 +143,11 @@ enum class BindingAction : uint8_t {
 // (aor, contact_key) (RFC 3261 §10.3 step 7).
 struct ContactUpdate {
     BindingAction action = BindingAction::kUpsert;
-    std::string_view contact;       // The whole Contact value, every parameter (OB-REG-14).
-    std::string_view contact_uri;   // The URI alone.
-    std::string_view instance_key;  // Canonical +sip.instance (OB-INST-03); empty when none.
+    std::string_view contact = {};       // The whole Contact value, every parameter (OB-REG-14).
+    std::string_view contact_uri = {};   // The URI alone.
+    std::string_view instance_key = {};  // Canonical +sip.instance (OB-INST-03); empty when none.
     uint32_t reg_id = 0;            // 0: a plain binding (no reg-id, or it was ignored).
-    std::string_view contact_key;   // Canonical Contact URI; always set.
+    std::string_view contact_key = {};   // Canonical Contact URI; always set.
     uint32_t expires_s = 0;         // Granted interval; 0 for kRemove.
     bool has_q = false;
     uint16_t q_thousandths = 0;
@@ -163,7 +163,7 @@ struct RegisterDecision {
     RegisterError error = RegisterError::kOk;
     syntax::Error syntax_error = syntax::Error::kOk;  // The defect behind kBad* errors.
     uint32_t min_expires_s = 0;                       // For 423.
-    std::string_view unsupported_tag;                 // For 420 (a view into the request).
+    std::string_view unsupported_tag = {};                 // For 420 (a view into the request).
 
     // RFC 5626 §6 processing applied (first hop, or `ob` on the first Path).
     bool outbound_applied = false;
@@ -174,12 +174,12 @@ struct RegisterDecision {
     // "Contact: *" with "Expires: 0": remove every binding of the AOR.
     bool remove_all = false;
 
-    std::string_view aor_key;     // Canonical To URI (RFC 3261 §10.3 step 5).
-    std::string_view call_id;
+    std::string_view aor_key = {};     // Canonical To URI (RFC 3261 §10.3 step 5).
+    std::string_view call_id = {};
     uint32_t cseq = 0;
     // The flow the bindings route over: the edge's token, else the user part
     // of a first Path URI that carries `ob`; empty when unknown.
-    std::string_view flow_token;
+    std::string_view flow_token = {};
     // This registration's path vector in order: the edge's value, then the
     // request's Path values (RFC 3327 §5.3).
     uint32_t path_count = 0;
@@ -204,7 +204,7 @@ void decide_register(const sip::Message& request, const RegisterInput& in, Regis
 // One binding of the AOR as the 200 lists it: the stored Contact value (its
 // own expires parameter, if any, is dropped) and the seconds it has left.
 struct CurrentBinding {
-    std::string_view contact;
+    std::string_view contact = {};
     uint32_t expires_s = 0;
 };
 
