@@ -96,8 +96,9 @@ enum class [[nodiscard]] BranchBuildError : uint8_t{
 std::string_view branch_build_error_name(BranchBuildError error);
 
 // Adds to `edits` (which must be over `request`): the Request-URI replaced by
-// spec.contact_uri; a Route line from spec.path before the first Route (none
-// when the Path is empty); Max-Forwards decremented, or "Max-Forwards: 70"
+// spec.contact_uri; a Route line from spec.path before the first Route, or at
+// the end of the headers when the request has none (no line when the Path is
+// empty); Max-Forwards decremented, or "Max-Forwards: 70"
 // added at the end of the headers; our Via on top. The caller may add its own
 // edits (remove its Route, Record-Route) to the same list, before or after.
 BranchBuildError add_branch_edits(const sip::Message& request, const BranchRequestSpec& spec,
