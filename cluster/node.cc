@@ -1,0 +1,246 @@
+#include "cluster/node.h"
+
+#include <openssl/rand.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "cluster/registrar.h"
+#include "core/base/assert.h"
+#include "core/base/status.h"
+#include "core/base/strings.h"
+#include "core/syntax/host.h"
+#include "core/syntax/uri.h"
+#include "state/embedded_store.h"
+
+namespace fe::cluster {
+
+absl::StatusOr<token::KeyRing> parse_key_file(std::string_view text) {
+    // "ID:HEX" is the documented form; KeyRing::parse() reads "ID HEX". Turn
+    // the first ':' of each line into a space and let it judge the rest.
+    std::string converted;
+    converted.reserve(text.size());
+    size_t line_begin = 0;
+    while (line_begin <= text.size()) {
+        size_t line_end = text.find('\n', line_begin);
+        if (line_end == std::string_view::npos) {
+            line_end = text.size();
+        }
+        std::string line(text.substr(line_begin, line_end - line_begin));
+        const size_t hash = line.find('#');
+        const size_t colon = line.find(':');
+        if (colon != std::string::npos && (hash == std::string::npos || colon < hash)) {
+            line[colon] = ' ';
+        }
+        converted += line;
+        converted += '\n';
+        line_begin = line_end + 1;
+    }
+    auto ring = token::KeyRing::parse(converted);
+    if (!ring.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("flowedge: --token-key-file: ", ring.status().message(),
+                         " (want one key per line as ID:HEX, 64 hex digits)"));
+    }
+    if (ring->key_count() == 0) {
+        return absl::InvalidArgumentError(
+            "flowedge: --token-key-file holds no key (want one key per line as ID:HEX)");
+    }
+    return ring;
+}
+
+absl::StatusOr<token::KeyRing> load_key_ring(const std::string& path) {
+    if (path.empty()) {
+        std::array<uint8_t, token::kKeySize> random{};
+        if (RAND_bytes(random.data(), random.size()) != 1) {
+            return absl::InternalError("flowedge: RAND_bytes failed: no randomness for the token key");
+        }
+        token::KeyRing ring = token::KeyRing::from_random(0, random);
+        random.fill(0);
+        return ring;
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return absl::NotFoundError(
+            absl::StrCat("flowedge: cannot read --token-key-file ", path, ": check the path and its permissions"));
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    if (text.str().size() > token::kKeyFileSizeMax) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("flowedge: --token-key-file ", path, " is larger than ",
+                         token::kKeyFileSizeMax, " bytes"));
+    }
+    return parse_key_file(text.str());
+}
+
+absl::StatusOr<NextHop> parse_next_hop(std::string_view text) {
+    syntax::Uri uri;
+    if (syntax::Error e = syntax::parse_uri(text, uri); e != syntax::Error::kOk) {
+        return absl::InvalidArgumentError(absl::StrCat("flowedge: --next-hop '", to_absl(text),
+                                                       "': ", to_absl(syntax::error_text(e))));
+    }
+    if (uri.host_kind != syntax::HostKind::kIpv4 && uri.host_kind != syntax::HostKind::kIpv6) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "flowedge: --next-hop '", to_absl(text),
+            "': name the host by IP address (the node does no DNS), e.g. sip:10.0.0.5:5060"));
+    }
+    auto endpoint = Endpoint::parse(syntax::host_address(uri.host));
+    FE_ASSERT(endpoint.has_value());
+    endpoint->port = uri.has_port() ? uri.port : 5060;
+    NextHop hop{*endpoint, Transport::kUdp};
+    if (!uri.transport_param().empty()) {
+        auto t = uri.transport();
+        if (!t || (*t != Transport::kUdp && *t != Transport::kTcp)) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "flowedge: --next-hop '", to_absl(text), "': transport must be udp or tcp"));
+        }
+        hop.transport = *t;
+    }
+    return hop;
+}
+
+Node::Node(Config config) : config_(std::move(config)) {}
+
+Node::~Node() { stop(); }
+
+absl::Status Node::start() {
+    FE_ASSERT(workers_ == nullptr);
+    FE_ASSIGN_OR_RETURN(key_ring_, load_key_ring(config_.token_key_file));
+
+    uint32_t worker_count = config_.worker_count;
+    if (worker_count == 0) {
+        worker_count = std::max(1u, std::thread::hardware_concurrency());
+    }
+    context_.config = &config_;
+    context_.key_ring = &key_ring_;
+    context_.worker_count = worker_count;
+    context_.advertise_host = config_.advertise;
+    if (context_.advertise_host.empty()) {
+        const Endpoint& first = config_.listens.front().endpoint;
+        context_.advertise_host =
+            first.is_v6() ? absl::StrCat("[", first.address_string(), "]") : first.address_string();
+    }
+    if (context_.advertise_host.size() > outbound::kEdgeHostSizeMax) {
+        return absl::InvalidArgumentError("flowedge: --advertise host is too long");
+    }
+    if (!config_.next_hop.empty()) {
+        FE_ASSIGN_OR_RETURN(NextHop hop, parse_next_hop(config_.next_hop));
+        context_.has_next_hop = true;
+        context_.next_hop = hop.endpoint;
+        context_.next_hop_transport = hop.transport;
+    }
+    uint32_t generation = 0;
+    if (RAND_bytes(reinterpret_cast<uint8_t*>(&generation), sizeof(generation)) != 1) {
+        return absl::InternalError("flowedge: RAND_bytes failed");
+    }
+    context_.generation_start = 1 + (generation & 0x7fffffffu);
+
+    if (config_.has_role(Role::kRegistrar)) {
+        if (config_.store != "embedded") {
+            return absl::UnimplementedError(
+                "flowedge: --store redis://... is not wired into the node yet; use --store embedded");
+        }
+        store_ = std::make_unique<state::EmbeddedStore>();
+        context_.store = store_.get();
+        registrar_config_.expires_min_s = config_.min_expires_s;
+        registrar_config_.expires_max_s = config_.max_expires_s;
+        registrar_config_.expires_default_s = config_.default_expires_s;
+        registrar_config_.flow_timer_s = config_.flow_timer_s;
+        registrar_config_.domains = config_.domains;
+        registrar_config_.node_id = config_.node_id;
+    }
+
+    net::WorkersConfig workers_config;
+    workers_config.worker_count = worker_count;
+    for (const Listen& l : config_.listens) {
+        workers_config.listens.push_back(net::ListenSpec{l.transport, l.endpoint});
+    }
+    // Ports are known only once bound (port 0); bind first, then fill the
+    // context before any worker sees a message. Workers::start() binds and
+    // starts the threads in one step, so the ports must come from the config:
+    // port 0 is refused here.
+    for (const Listen& l : config_.listens) {
+        if (l.endpoint.port == 0) {
+            return absl::InvalidArgumentError("flowedge: --listen needs an explicit port");
+        }
+        context_.ports.push_back(l.endpoint.port);
+        if (l.transport == Transport::kUdp && context_.udp_port == 0) {
+            context_.udp_port = l.endpoint.port;
+        }
+        if (l.transport == Transport::kTcp && context_.tcp_port == 0) {
+            context_.tcp_port = l.endpoint.port;
+        }
+    }
+
+    std::vector<net::Handler*> handlers;
+    for (uint32_t i = 0; i < worker_count; ++i) {
+        RegistrarService* registrar = nullptr;
+        if (store_ != nullptr) {
+            registrars_.push_back(std::make_unique<Registrar>(*store_, registrar_config_));
+            registrar = registrars_.back().get();
+        }
+        handlers_.push_back(std::make_unique<SipWorker>(i, context_, registrar, nullptr));
+        handlers.push_back(handlers_.back().get());
+    }
+    workers_ = std::make_unique<net::Workers>(workers_config, handlers);
+    if (absl::Status s = workers_->start(); !s.ok()) {
+        workers_.reset();
+        return absl::Status(s.code(), absl::StrCat("flowedge: ", s.message()));
+    }
+    for (uint32_t i = 0; i < worker_count; ++i) {
+        net::MailboxItem start;
+        start.kind = SipWorker::kMailStart;
+        if (workers_->post(i, start) != net::PostResult::kPosted) {
+            return absl::InternalError("flowedge: could not start the worker's sweep");
+        }
+    }
+    return absl::OkStatus();
+}
+
+void Node::stop() {
+    if (workers_ == nullptr || stopped_) {
+        return;
+    }
+    stopped_ = true;
+    workers_->stop();
+}
+
+std::vector<Listen> Node::listening() const {
+    std::vector<Listen> out;
+    if (workers_ != nullptr) {
+        for (const net::ListenSpec& l : workers_->listening()) {
+            out.push_back(Listen{l.transport, l.endpoint});
+        }
+    }
+    return out;
+}
+
+std::string Node::stats_line() const {
+    uint64_t requests = 0, responses = 0, pings = 0, stun = 0, malformed = 0, incoming = 0,
+             gone = 0, bad_token = 0, flows = 0, expired = 0;
+    for (const auto& h : handlers_) {
+        const EdgeStats& s = h->stats();
+        requests += s.requests.get();
+        responses += s.responses.get();
+        pings += s.pings_answered.get();
+        stun += s.stun_answered.get();
+        malformed += s.malformed_requests.get() + s.malformed_responses.get();
+        incoming += s.route_incoming.get();
+        gone += s.route_flow_gone.get();
+        bad_token += s.route_bad_token.get();
+        flows += s.flows_created.get();
+        expired += s.flows_expired.get();
+    }
+    return absl::StrCat("flowedge: stats requests=", requests, " responses=", responses,
+                        " pings=", pings, " stun=", stun, " malformed=", malformed,
+                        " routed=", incoming, " flow_failed=", gone, " bad_token=", bad_token,
+                        " flows=", flows, " flows_expired=", expired);
+}
+
+}  // namespace fe::cluster

@@ -1,0 +1,76 @@
+// File: cluster/node.h
+//
+// One flowedge node: the key ring, the binding store, a registrar and a
+// SipWorker per worker, and the net::Workers that run them. Control plane only
+// (absl::Status); the data plane lives in SipWorker.
+//
+//   FE_ASSIGN_OR_RETURN(fe::cluster::Config config, fe::cluster::parse_args(argc, argv));
+//   fe::cluster::Node node(config);
+//   if (absl::Status s = node.start(); !s.ok()) { die(s.message()); }
+//   for (const auto& l : node.listening()) { printf("listening on %s\n", ...); }
+//   ... wait for SIGTERM ...
+//   node.stop();                      // stop accepting, flush, close, join
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "cluster/config.h"
+#include "cluster/proxy_service.h"
+#include "cluster/registrar_service.h"
+#include "cluster/sip_worker.h"
+#include "core/outbound/registrar.h"
+#include "core/token/key_ring.h"
+#include "net/workers.h"
+#include "state/binding_store.h"
+
+namespace fe::cluster {
+
+// The --token-key-file text: one key per line as "ID:HEX" (ID 0..255, HEX 64
+// hex digits = 32 bytes), oldest first, the last one mints; '#' comments and
+// blank lines are skipped. KeyRing::parse()'s "ID HEX" lines are accepted too.
+absl::StatusOr<token::KeyRing> parse_key_file(std::string_view text);
+// Reads and parses the file; an empty path gives one random key (RAND_bytes).
+absl::StatusOr<token::KeyRing> load_key_ring(const std::string& path);
+
+// --next-hop "sip:IP:PORT;transport=tcp" as an endpoint and a transport.
+struct NextHop {
+    Endpoint endpoint;
+    Transport transport = Transport::kUdp;
+};
+absl::StatusOr<NextHop> parse_next_hop(std::string_view uri);
+
+class Node {
+public:
+    explicit Node(Config config);
+    ~Node();  // stop()
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+
+    // Loads the keys, builds the roles and starts the workers. On error
+    // nothing runs and the message says what to fix.
+    absl::Status start();
+    // Stop accepting, flush, close, join. Idempotent.
+    void stop();
+
+    // The listeners as bound (after start()).
+    std::vector<Listen> listening() const;
+    // One line of the main counters summed over workers (after stop()).
+    std::string stats_line() const;
+
+private:
+    Config config_;
+    token::KeyRing key_ring_;
+    NodeContext context_;
+    outbound::RegistrarConfig registrar_config_;
+    std::unique_ptr<state::BindingStore> store_;
+    std::vector<std::unique_ptr<RegistrarService>> registrars_;
+    std::vector<std::unique_ptr<SipWorker>> handlers_;
+    std::unique_ptr<net::Workers> workers_;
+    bool stopped_ = false;
+};
+
+}  // namespace fe::cluster

@@ -1,0 +1,33 @@
+// File: cluster/node_limits.h
+//
+// Named limits and periods of the node glue (cluster/sip_worker, node), each
+// with its reason.
+#pragma once
+
+#include <cstdint>
+
+#include "core/base/time.h"
+#include "core/sip/limits.h"
+
+namespace fe::cluster {
+
+// How often a worker sweeps its flow table for idle flows (and worker 0 the
+// binding store for expired bindings). The table spreads one pass over
+// kFlowSweepPeriod (2 s), so 100 ms slices keep each slice small (1/20 of the
+// table) without a timer per flow.
+inline constexpr Duration kSweepInterval = milliseconds(100);
+
+// Mailbox items a worker posts for one cross-worker delivery: one. A full
+// mailbox drops the delivery and counts it (the sender's transaction layer,
+// or the UA, retransmits).
+inline constexpr uint32_t kDeliveryPostAttemptMax = 1;
+
+// Bytes of a message copied for another worker (the edited request or
+// response): a whole message after our edits.
+inline constexpr uint32_t kDeliverySizeMax = sip::kMessageSizeMax + sip::kEditArenaSizeMax;
+
+// Responses the node writes itself (400, 403, 430, 480, 483 ...): the Via
+// stack of a request (up to kViaCountMax values) dominates.
+inline constexpr uint32_t kLocalResponseSizeMax = 16 * 1024;
+
+}  // namespace fe::cluster
