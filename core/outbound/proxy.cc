@@ -88,6 +88,11 @@ uint8_t ProxyCall::branch_target_index(uint8_t branch_index) const {
     return branches_[branch_index].target_index;
 }
 
+bool ProxyCall::branch_running(uint8_t branch_index) const {
+    FE_ASSERT(branch_index < branch_count_);
+    return branches_[branch_index].request_live && !branches_[branch_index].has_final;
+}
+
 void ProxyCall::begin_input() {
     action_count_ = 0;
 }

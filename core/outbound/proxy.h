@@ -217,6 +217,9 @@ class ProxyCall {
     uint8_t branch_count() const { return branch_count_; }
     // The start() index of the target branch_index carries.
     uint8_t branch_target_index(uint8_t branch_index) const;
+    // True while the branch's request awaits its final response (no final
+    // response, timeout or transport error yet).
+    bool branch_running(uint8_t branch_index) const;
     // True once a final response went upstream (forwarded or generated).
     bool final_sent() const { return final_sent_; }
     bool done() const { return done_; }

@@ -26,8 +26,8 @@ static_assert(kTargetCountMax <= 255, "target indexes are uint8_t");
 // Branches (client transactions carrying the request) one proxied request
 // may create over its whole life: the parallel ones plus the serial flow
 // retries (OB-AUTH-02). A real AOR has 1-3 instances with 1-3 flows each, so
-// 16 leaves room for every flow of a busy AOR while keeping a ProxyCall near
-// 3 KiB. When it runs out, the remaining targets are not tried (counted by
+// 16 leaves room for every flow of a busy AOR while keeping a ProxyCall at
+// about 5 KiB (three client machines of ~72 bytes per branch dominate). When it runs out, the remaining targets are not tried (counted by
 // ProxyCall::targets_not_tried()); groups are ordered by their most recent
 // flow, so the freshest registrations get the slots.
 inline constexpr uint32_t kBranchCountMax = 16;
