@@ -29,9 +29,9 @@
 
 namespace fe::cluster {
 
-// The --token-key-file text: one key per line as "ID:HEX" (ID 0..255, HEX 64
+// The --token-key-file text: one key per line as "ID HEX" (--help) or "ID:HEX" (ID 0..255, HEX 64
 // hex digits = 32 bytes), oldest first, the last one mints; '#' comments and
-// blank lines are skipped. KeyRing::parse()'s "ID HEX" lines are accepted too.
+// blank lines are skipped (KeyRing::parse() judges the rest).
 absl::StatusOr<token::KeyRing> parse_key_file(std::string_view text);
 // Reads and parses the file; an empty path gives one random key (RAND_bytes).
 absl::StatusOr<token::KeyRing> load_key_ring(const std::string& path);
