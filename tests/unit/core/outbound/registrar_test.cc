@@ -105,6 +105,22 @@ TEST_F(RegistrarDecisionTest, FirstHopOutboundContactMakesInstanceRegIdBinding) 
     EXPECT_EQ(d().path[0], kEdgePath);
 }
 
+// covers OB-REG-15, OB-TAG-03: the outbound binding is made, but Require:
+// outbound (and so Flow-Timer) only goes to a UA that sent Supported: outbound.
+TEST_F(RegistrarDecisionTest, NoRequireOutboundWithoutSupportedOutbound) {
+    config_.flow_timer_s = 120;
+    auto r = make_register({kObContact, "Supported: path"});
+    decide(*r, true, kEdgePath, "TOKEN1");
+    ASSERT_FALSE(d().rejected());
+    EXPECT_TRUE(d().outbound_applied);
+    EXPECT_EQ(d().updates[0].reg_id, 1u);
+    EXPECT_FALSE(d().require_outbound);
+    EXPECT_EQ(d().flow_timer_s, 0u);
+    const std::string response = respond(*r, CommitResult::kOk, {{d().updates[0].contact, 3600}});
+    EXPECT_EQ(response.find("Require:"), std::string::npos);
+    EXPECT_EQ(response.find("Flow-Timer:"), std::string::npos);
+}
+
 // covers OB-REG-03, OB-DEP-06
 TEST_F(RegistrarDecisionTest, NotFirstHopWithObOnFirstPathAppliesOutbound) {
     config_.flow_timer_s = 120;
