@@ -238,7 +238,13 @@ int run(Options options) {
                                                              options.ua_count /
                                                                  std::max(1.0, options.rate)) {
                 register_end = now;
-                result.register_phase_s = seconds_between(run_start, now);
+                Time first = Time::max();
+                Time last = run_start;
+                for (auto& shard : shards) {
+                    first = std::min(first, shard->first_start());
+                    last = std::max(last, settled ? shard->settled_at() : now);
+                }
+                result.register_phase_s = first < last ? seconds_between(first, last) : 0;
                 if (options.scenario == Scenario::kRegister) {
                     result.rss_bytes = rss_bytes();
                     plan->command.store(Command::kStop, std::memory_order_release);

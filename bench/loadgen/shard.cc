@@ -296,6 +296,7 @@ void Shard::loop() {
         }
         if (!settled_.load(std::memory_order_relaxed) && next_start_ == ua_count_ &&
             counts_.uas_settled == ua_count_) {
+            settled_at_ = now;
             settled_.store(true, std::memory_order_release);
         }
         if (command == Command::kStop && (calls_live_ == 0 || now >= stop_deadline)) {
@@ -354,6 +355,7 @@ void Shard::start_uas(Time now) {
 }
 
 void Shard::start_ua(uint32_t local, Time now) {
+    first_start_ = std::min(first_start_, now);
     ++counts_.uas_started;
     fe::ua::ActionList actions;
     uas_[local].start(now, actions);

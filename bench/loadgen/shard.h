@@ -107,6 +107,10 @@ public:
     std::vector<std::unique_ptr<Sample>> take_samples();
     bool registration_settled() const { return settled_.load(std::memory_order_acquire); }
     bool finished() const { return finished_.load(std::memory_order_acquire); }
+    // When this shard started its first UA and when its last UA settled;
+    // valid once registration_settled().
+    Time first_start() const { return first_start_; }
+    Time settled_at() const { return settled_at_; }
 
     // ---- After run() returned ----
     const Counts& counts() const { return counts_; }
@@ -202,6 +206,8 @@ private:
 
     std::mutex sample_mutex_;
     std::vector<std::unique_ptr<Sample>> outbox_;  // guarded by sample_mutex_
+    Time first_start_ = Time::max();
+    Time settled_at_{};  // written before settled_ is released
     std::atomic<bool> settled_{false};
     std::atomic<bool> finished_{false};
     fe::ua::ActionList actions_;
