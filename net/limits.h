@@ -116,4 +116,10 @@ inline constexpr uint32_t kWorkerCountMax = 256;
 // listen() backlog of each TCP listener.
 inline constexpr int kListenBacklog = 4096;
 
+// Readiness polls (Worker::poll_fd) armed at once per worker. Each plain
+// descriptor a worker drives outside its direct descriptor table costs up to
+// two: a Redis connection (state/redis_store.h) holds one read and one write
+// poll. 64 leaves room for a few more clients without a pool to tune.
+inline constexpr uint32_t kFdPollCountMax = 64;
+
 }  // namespace fe::net

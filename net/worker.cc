@@ -1,5 +1,6 @@
 #include "net/worker.h"
 
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -64,7 +65,12 @@ enum class OpKind : uint8_t {
     kStreamRecv,
     kStreamSend,
     kCloseDirect,
+    kPoll,          // a readiness poll armed by poll_fd()
 };
+
+// fe::FdPoller's event bits pass through io_uring poll results unchanged.
+static_assert(kPollIn == POLLIN && kPollOut == POLLOUT && kPollErr == POLLERR &&
+              kPollHup == POLLHUP);
 
 // What an SQE's user_data points at: the kind tells dispatch() which owner
 // array `index` selects. 0 as user_data means "no handler" (cancels).
@@ -90,6 +96,18 @@ struct Worker::UdpSocket {
     // True while the multishot recvmsg is in the kernel (until a CQE without
     // IORING_CQE_F_MORE).
     bool recv_submitted = false;
+};
+
+struct Worker::PollSlot {
+    Op op;
+    // Bumped whenever the slot's poll ends for its owner (ran, or cancelled),
+    // so an old PollId matches nothing.
+    uint32_t generation = 0;
+    // True while the POLL_ADD is in the kernel; on_poll() clears it.
+    bool submitted = false;
+    // cancel_poll() or stop dropped `ready`; the CQE only frees the slot.
+    bool cancelled = false;
+    FdPoller::Ready ready;
 };
 
 struct Worker::AcceptSlot {
@@ -227,6 +245,7 @@ absl::Status Worker::init(std::vector<WorkerSocket> sockets) {
         }
     }
     init_accept_slots();
+    init_poll_slots();
     now_ = read_clock();
     // First receives, accepts and the eventfd read; run() submits them.
     for (auto& udp : udp_sockets_) {
@@ -388,6 +407,7 @@ void Worker::dispatch(const Completion& c) {
             break;
         case OpKind::kStreamSend: on_stream_send(connections_[op.index], c.result); break;
         case OpKind::kCloseDirect: on_close_direct(connections_[op.index], c.result); break;
+        case OpKind::kPoll: on_poll(poll_slots_[op.index], c.result); break;
     }
 }
 
@@ -429,7 +449,7 @@ void Worker::end_turn() {
 bool Worker::quiescent() const {
     return connection_in_use_count_ == 0 && accepts_in_flight_ == 0 &&
            udp_recvs_in_flight_ == 0 && udp_send_free_.size() == udp_send_slot_count_ &&
-           !eventfd_read_submitted_;
+           !eventfd_read_submitted_ && polls_in_flight_ == 0;
 }
 
 void Worker::begin_stop() {
@@ -458,6 +478,14 @@ void Worker::begin_stop() {
     }
     if (eventfd_read_submitted_) {
         cancel_op(*eventfd_op_);
+    }
+    // A poll's owner (a Redis connection) may never disarm it; the loop must
+    // still end. Their `ready` is dropped, as cancel_poll() would.
+    for (uint32_t i = 0; i < config_.fd_poll_count_max; ++i) {
+        PollSlot& slot = poll_slots_[i];
+        if (slot.submitted && !slot.cancelled) {
+            (void)cancel_poll(PollId{i, slot.generation});
+        }
     }
     for (uint32_t i = 0; i < connection_count_max_; ++i) {
         Connection& c = connections_[i];
@@ -1280,6 +1308,72 @@ void Worker::on_connection_timer(time::Timer& timer, Time now) {
             FE_BUG(true, "connection timer fired on an unused slot");
             break;
     }
+}
+
+// ---- Readiness polls -------------------------------------------------------
+
+void Worker::init_poll_slots() {
+    const uint32_t count = config_.fd_poll_count_max;
+    poll_slots_ = std::make_unique<PollSlot[]>(count);
+    poll_free_.reserve(count);
+    for (uint32_t i = 0; i < count; ++i) {
+        poll_slots_[i].op = Op{OpKind::kPoll, i};
+        poll_free_.push_back(count - 1 - i);  // lowest index first
+    }
+}
+
+PollId Worker::poll_fd(int fd, uint32_t events, Ready ready) {
+    FE_ASSERT(fd >= 0);
+    FE_ASSERT(ring_ready_);
+    if (stopping_ || poll_free_.empty()) {
+        stats_.fd_polls_refused.add();
+        return PollId{};
+    }
+    const uint32_t index = poll_free_.back();
+    poll_free_.pop_back();
+    PollSlot& slot = poll_slots_[index];
+    FE_ASSERT(!slot.submitted);
+    slot.submitted = true;
+    slot.cancelled = false;
+    slot.ready = std::move(ready);
+    ++polls_in_flight_;
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_poll_add(sqe, fd, events);
+    io_uring_sqe_set_data(sqe, &slot.op);
+    return PollId{index, slot.generation};
+}
+
+bool Worker::cancel_poll(PollId id) {
+    if (!id.valid() || id.index >= config_.fd_poll_count_max) {
+        return false;
+    }
+    PollSlot& slot = poll_slots_[id.index];
+    if (slot.generation != id.generation || !slot.submitted || slot.cancelled) {
+        return false;
+    }
+    slot.cancelled = true;
+    ++slot.generation;
+    slot.ready = nullptr;  // Whatever it captured goes now, not at the CQE.
+    cancel_op(slot.op);
+    return true;
+}
+
+void Worker::on_poll(PollSlot& slot, int32_t result) {
+    FE_ASSERT(slot.submitted);
+    FE_ASSERT(polls_in_flight_ > 0);
+    slot.submitted = false;
+    --polls_in_flight_;
+    const uint32_t index = slot.op.index;
+    if (slot.cancelled) {
+        poll_free_.push_back(index);
+        return;
+    }
+    // Free the slot before the call: `ready` usually arms the next poll.
+    ++slot.generation;
+    Ready ready = std::move(slot.ready);
+    slot.ready = nullptr;
+    poll_free_.push_back(index);
+    ready(result, now_);
 }
 
 }  // namespace fe::net

@@ -41,6 +41,7 @@
 
 #include "absl/status/status.h"
 #include "core/base/endpoint.h"
+#include "core/base/fd_poller.h"
 #include "core/base/time.h"
 #include "core/time/timer_wheel.h"
 #include "net/handler.h"
@@ -67,6 +68,7 @@ struct WorkerConfig {
     uint32_t mailbox_capacity = kMailboxCapacity;
     Duration connect_time_max = kConnectTimeMax;
     Duration close_flush_time_max = kCloseFlushTimeMax;
+    uint32_t fd_poll_count_max = kFdPollCountMax;
 };
 
 // A counter written by its worker only and read by anyone (stats export,
@@ -112,6 +114,7 @@ struct alignas(kCacheLineSize) WorkerStats {
     Counter mailbox_doorbells;        // MSG_RING completions from other workers
     Counter mailbox_full;             // posts refused by a full receiver mailbox
     Counter mailbox_doorbell_errors;  // a MSG_RING to another worker failed
+    Counter fd_polls_refused;         // poll_fd() with every poll slot in use, or stopping
 };
 
 enum class CloseMode : uint8_t {
@@ -133,7 +136,10 @@ struct WorkerSocket {
     Endpoint local;
 };
 
-class Worker {
+// Also an fe::FdPoller: poll_fd() arms a one-shot IORING_OP_POLL_ADD on this
+// ring (see core/base/fd_poller.h), which is how a hiredis connection
+// (state/redis_store.h) runs on the worker's loop.
+class Worker final : public FdPoller {
 public:
     Worker(uint32_t index, const WorkerConfig& config, Handler& handler);
     ~Worker();
@@ -178,6 +184,14 @@ public:
     // runs on its thread. The doorbell is an IORING_OP_MSG_RING on this ring.
     PostResult post(uint32_t to_index, const MailboxItem& item);
 
+    // fe::FdPoller, on this worker's thread. At most fd_poll_count_max polls
+    // are armed at once; polls still armed when the worker stops are
+    // cancelled without calling their `ready`, and poll_fd() refuses from then
+    // on, so a forgotten poll never keeps the loop from ending.
+    [[nodiscard]] PollId poll_fd(int fd, uint32_t events, Ready ready) override;
+    bool cancel_poll(PollId id) override;
+    Time loop_now() const override { return now_; }
+
     time::TimerWheel& timer_wheel() { return wheel_; }
     Time now() const { return now_; }
     uint32_t index() const { return index_; }
@@ -201,6 +215,7 @@ private:
     struct AcceptSlot;
     struct UdpSendSlot;
     struct SendChunk;
+    struct PollSlot;
     struct Completion {
         uint64_t user_data;
         int32_t result;
@@ -265,6 +280,10 @@ private:
     void on_close_direct(Connection& connection, int32_t result);
     static void on_connection_timer(time::Timer& timer, Time now);
 
+    // Readiness polls.
+    void init_poll_slots();
+    void on_poll(PollSlot& slot, int32_t result);
+
     const uint32_t index_;
     const WorkerConfig config_;
     Handler& handler_;
@@ -327,6 +346,13 @@ private:
     // Send chunks: allocated on first need, reused after.
     std::vector<std::unique_ptr<SendChunk>> chunk_storage_;
     std::vector<SendChunk*> chunk_free_;
+
+    // Readiness poll slots, allocated at init; free ones are stacked in
+    // poll_free_. A slot leaves the free stack when armed and returns only
+    // when its CQE arrived, so an op in the kernel always has its slot.
+    std::unique_ptr<PollSlot[]> poll_slots_;
+    std::vector<uint32_t> poll_free_;
+    uint32_t polls_in_flight_ = 0;
 };
 
 }  // namespace fe::net
