@@ -565,9 +565,13 @@ bool SipWorker::apply_forward_edits(const Source& source, const sip::Message& re
         check(edits.remove_first_value(sip::HeaderId::kRoute));
     }
     switch (what.max_forwards.verdict) {
-        case outbound::MaxForwardsVerdict::kAbsent:
-            check(edits.insert_header_at_end("Max-Forwards", "70"));
+        case outbound::MaxForwardsVerdict::kAbsent: {
+            char text[16];
+            sip::Writer w(text, sizeof(text));
+            w.append_u32(what.max_forwards.next_value);
+            check(edits.insert_header_at_end("Max-Forwards", w.view()));
             break;
+        }
         case outbound::MaxForwardsVerdict::kForward:
             check(edits.replace_value(request.field(request.first_index(sip::HeaderId::kMaxForwards)),
                                       what.max_forwards.next_value));

@@ -185,7 +185,7 @@ MaxForwards check_max_forwards(const sip::Message& request) {
     const std::string_view value = request.header(sip::HeaderId::kMaxForwards);
     if (value.data() == nullptr) {
         mf.verdict = MaxForwardsVerdict::kAbsent;
-        mf.next_value = kMaxForwardsDefault;
+        mf.next_value = kEdgeMaxForwardsDefault;
         return mf;
     }
     uint32_t hops = 0;

@@ -116,7 +116,7 @@ enum class MaxForwardsVerdict : uint8_t {
 };
 struct [[nodiscard]] MaxForwards {
     MaxForwardsVerdict verdict = MaxForwardsVerdict::kAbsent;
-    uint32_t next_value = kMaxForwardsDefault;
+    uint32_t next_value = kEdgeMaxForwardsDefault;
 };
 MaxForwards check_max_forwards(const sip::Message& request);
 

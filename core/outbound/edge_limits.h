@@ -33,11 +33,8 @@ inline constexpr size_t kViaReceivedSizeMax = 80;
 inline constexpr size_t kEdgeViaValueSizeMax =
     kEdgeHostSizeMax + kBranchSizeMax + token::kTokenTextSizeMax + 40;
 
-// Max-Forwards we add when a request has none (RFC 3261 §16.6 step 3).
-inline constexpr uint32_t kMaxForwardsDefault = 70;
-
-// Largest Max-Forwards value we accept (RFC 3261 §20.22 allows 0..255; some
-// UAs send larger values, which we clamp-check against 32 bits only).
-inline constexpr uint32_t kMaxForwardsValueMax = UINT32_MAX;
+// Max-Forwards the edge adds when a request has none (RFC 3261 §16.6 step 3).
+// (The home proxy has its own kMaxForwardsDefault in proxy_limits.h.)
+inline constexpr uint32_t kEdgeMaxForwardsDefault = 70;
 
 }  // namespace fe::outbound

@@ -301,3 +301,13 @@ def test_help_prints_usage():
     assert p.returncode == 0
     assert "usage: flowedge --listen" in p.stdout
     assert "--token-key-file" in p.stdout and "--next-hop" in p.stdout
+
+
+# covers RFC 3261 §16.6 step 3: a request without Max-Forwards leaves with 70.
+def test_missing_max_forwards_is_added(node):
+    ua, ok = register_tcp(node)
+    sender = siplib.UdpFlow(node.addr)
+    sender.send(message_to(path_uri(ok), sender=sender.local, max_forwards=None))
+    got = ua.recv()
+    assert got.get("max-forwards") == "70", got
+    ua.close()
