@@ -1,0 +1,948 @@
+// The home proxy glue: store lookup -> outbound::ProxyCall -> EdgeSender,
+// with an upstream server transaction per call (RFC 3261 §16, §17.2; RFC 5626
+// §7). See proxy.h for the decisions and their reasons.
+#include "cluster/proxy.h"
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <utility>
+
+#include "core/base/assert.h"
+#include "core/base/strings.h"
+#include "core/outbound/edge.h"
+#include "core/sip/edit.h"
+#include "core/sip/response.h"
+#include "core/syntax/limits.h"
+#include "core/syntax/name_addr.h"
+#include "core/syntax/uri.h"
+#include "core/syntax/via.h"
+#include "core/txn/server_transaction.h"
+
+namespace fe::cluster {
+
+namespace {
+
+// Branch id layout (27 bytes, kBranchIdSizeMax):
+//
+//   z9hG4bK-fe  HHHHHHHHHHHH  SSSS  B
+//   10 bytes    12 hex        4 hex 1 hex
+//   prefix      branch_hash   slot  branch index
+//
+// The prefix is the edge's test for "our Via" (sip_worker.cc); the hash is the
+// low 48 bits of outbound::branch_hash() of the received request, which a
+// response must echo to reach the call in `slot`.
+constexpr std::string_view kBranchPrefix = "z9hG4bK-fe";
+constexpr size_t kHashDigitCount = 12;
+constexpr size_t kSlotDigitCount = 4;
+constexpr size_t kBranchIdSize = kBranchPrefix.size() + kHashDigitCount + kSlotDigitCount + 1;
+constexpr uint64_t kHashMask = (uint64_t{1} << (4 * kHashDigitCount)) - 1;
+static_assert(kBranchIdSize <= outbound::kBranchIdSizeMax, "add_branch_edits refuses longer ids");
+static_assert(outbound::kBranchCountMax <= 16, "the branch index is one hex digit");
+static_assert(kProxyCallCountMax <= (1u << (4 * kSlotDigitCount)), "the slot is 4 hex digits");
+
+constexpr char kHex[] = "0123456789abcdef";
+
+void write_hex(uint64_t value, size_t digit_count, char* out) {
+    for (size_t i = 0; i < digit_count; ++i) {
+        out[i] = kHex[(value >> (4 * (digit_count - 1 - i))) & 0xf];
+    }
+}
+
+std::optional<uint64_t> read_hex(std::string_view text) {
+    uint64_t value = 0;
+    for (char c : text) {
+        uint64_t digit = 0;
+        if (c >= '0' && c <= '9') {
+            digit = static_cast<uint64_t>(c - '0');
+        } else if (c >= 'a' && c <= 'f') {
+            digit = static_cast<uint64_t>(c - 'a' + 10);
+        } else {
+            return std::nullopt;
+        }
+        value = (value << 4) | digit;
+    }
+    return value;
+}
+
+struct BranchText {
+    std::array<char, kBranchIdSize> bytes{};
+    std::string_view view() const { return std::string_view(bytes.data(), bytes.size()); }
+};
+
+BranchText make_branch(uint64_t hash, uint32_t slot, uint8_t branch_index) {
+    BranchText t;
+    std::copy(kBranchPrefix.begin(), kBranchPrefix.end(), t.bytes.begin());
+    char* p = t.bytes.data() + kBranchPrefix.size();
+    write_hex(hash & kHashMask, kHashDigitCount, p);
+    write_hex(slot, kSlotDigitCount, p + kHashDigitCount);
+    write_hex(branch_index, 1, p + kHashDigitCount + kSlotDigitCount);
+    return t;
+}
+
+// The upstream transaction key of RFC 3261 §17.2.3: the top Via's branch and
+// sent-by ("branch|host:port"). Only RFC 3261 branches are matched: an RFC
+// 2543 peer's requests are each treated as new. Empty when not matchable.
+std::string_view upstream_key(const sip::Message& request, std::span<char> out) {
+    const sip::ListRange vias = request.list(sip::HeaderId::kVia);
+    if (vias.empty()) {
+        return {};
+    }
+    syntax::Via via;
+    if (syntax::parse_via(*vias.begin(), via) != syntax::Error::kOk || !via.has_magic_cookie()) {
+        return {};
+    }
+    sip::Writer w(out.data(), out.size());
+    w.append(via.branch);
+    w.append("|");
+    w.append(via.host);
+    w.append(":");
+    w.append_u32(via.port);
+    return w.overflowed() ? std::string_view() : w.view();
+}
+
+bool is_2xx(uint16_t status) { return status >= 200 && status < 300; }
+
+}  // namespace
+
+// A proxied request awaiting a final answer, a store answer, or its upstream
+// transaction's end.
+struct HomeProxy::Feedback {
+    enum class Kind : uint8_t { kFlowGone, kTransportError, kCancelTransportError };
+    Kind kind = Kind::kFlowGone;
+    uint8_t branch_index = 0;
+};
+
+struct HomeProxy::Call {
+    Call(HomeProxy* owner_in, uint32_t slot_in)
+        : timer(&HomeProxy::on_call_timer, this), owner(owner_in), slot(slot_in) {}
+
+    // What one branch sent, kept for retransmission and for its CANCEL / ACK.
+    struct BranchIo {
+        std::string request;
+        std::string ack;
+        std::string cancel;
+        std::string_view route_uri;  // into Call::bindings
+        bool request_live = false;   // between kSendRequest and kBranchTerminated
+    };
+
+    // Armed at the earlier of the ProxyCall's and the server transaction's
+    // deadlines whenever the call has one (rearm()).
+    time::Timer timer;
+    HomeProxy* const owner;
+    const uint32_t slot;
+    // Bumped by acquire(): a store answer for an earlier occupant of the slot
+    // is recognised and dropped.
+    uint64_t generation = 0;
+    bool in_use = false;
+    // A store lookup was issued and has not answered.
+    bool lookup_pending = false;
+    // No ProxyCall is running: not started yet, or kDone was carried out.
+    bool proxy_done = true;
+    // The upstream server transaction reached Terminated.
+    bool upstream_done = false;
+    // CANCELled before the store answered: nothing gets forked.
+    bool cancelled_early = false;
+    outbound::RequestKind kind = outbound::RequestKind::kNonInvite;
+
+    // The received request, copied, and parsed over the copy.
+    std::string request_bytes;
+    sip::Message request;
+    uint64_t hash = 0;
+    // by_upstream_key_ maps a view of this string while the call is live.
+    std::string upstream_key;
+    std::string record_route;
+    bool remove_top_route = false;
+    std::array<char, 10> to_tag{};  // "fe" + 8 hex digits, for responses we generate
+    Respond respond;
+
+    std::optional<txn::ServerInviteTransaction> server_invite;
+    std::optional<txn::ServerNonInviteTransaction> server_non_invite;
+    // The last response sent upstream (resent on a retransmitted request or
+    // Timer G), and the best final answer kept so far (top Via removed).
+    std::string last_response;
+    std::string stored_response;
+
+    // The store's bindings, copied, and the Targets viewing them.
+    std::vector<state::Binding> bindings;
+    std::vector<std::string_view> path_views;
+    std::vector<outbound::Target> targets;
+    std::vector<std::string_view> route_uris;    // per target: where to send
+    std::vector<Transport> route_transports;     // per target: how it travels
+    std::optional<outbound::ProxyCall> proxy;
+    std::array<BranchIo, outbound::kBranchCountMax> branches;
+
+    // Send failures found while carrying out an action list, fed to the
+    // ProxyCall once that list is done (its span is invalidated by any input).
+    std::array<Feedback, 2 * outbound::kBranchCountMax> feedback{};
+    uint32_t feedback_count = 0;
+
+    std::string_view to_tag_view() const { return std::string_view(to_tag.data(), to_tag.size()); }
+};
+
+HomeProxy::HomeProxy(state::BindingStore& store, EdgeSender& sender,
+                     TimerWheelGetter timer_wheel, HomeProxyConfig config)
+    : store_(store),
+      sender_(sender),
+      wheel_getter_(std::move(timer_wheel)),
+      config_(std::move(config)),
+      arena_(std::make_unique<sip::EditArena>()),
+      response_buffer_(std::make_unique<char[]>(kProxyResponseSizeMax)) {
+    FE_ASSERT(txn::timer_config_is_valid(config_.proxy.timers));
+    FE_ASSERT(!config_.via_host.empty());
+    FE_ASSERT(config_.udp_port != 0 || config_.tcp_port != 0);
+    FE_ASSERT(config_.call_count_max > 0);
+    FE_ASSERT(config_.call_count_max <= kProxyCallCountMax);
+    FE_ASSERT(wheel_getter_ != nullptr);
+    slots_.reserve(config_.call_count_max);
+    free_.reserve(config_.call_count_max);
+    by_upstream_key_.reserve(config_.call_count_max);
+}
+
+HomeProxy::~HomeProxy() {
+    for (const std::unique_ptr<Call>& call : slots_) {
+        if (call->timer.armed()) {
+            wheel().cancel(call->timer);
+        }
+    }
+}
+
+time::TimerWheel& HomeProxy::wheel() { return wheel_getter_(); }
+
+// ---- Requests ---------------------------------------------------------------
+
+void HomeProxy::handle_request(const sip::Message& request, const RequestFlow& flow, Time now,
+                               Respond respond) {
+    FE_ASSERT(request.is_request());
+    ++stats_.requests;
+    switch (request.method()) {
+        case sip::Method::kAck:
+            handle_ack(request, now);
+            return;
+        case sip::Method::kCancel:
+            handle_cancel(request, now, respond);
+            return;
+        default:
+            break;
+    }
+    if (handle_retransmission(request, now)) {
+        return;
+    }
+    start_call(request, flow, now, respond);
+}
+
+namespace {
+
+// Answers `request` at once (no call state): errors before forking.
+void answer(const sip::Message& request, uint16_t status, std::string_view reason,
+            char* buffer, ProxyService::Respond& respond) {
+    sip::Writer out(buffer, kProxyResponseSizeMax);
+    const sip::ResponseSpec spec{.status_code = status, .reason = reason, .to_tag = "fep"};
+    if (sip::build_response(request, spec, out) == sip::BuildError::kOk && respond) {
+        respond(out.view());
+    }
+}
+
+}  // namespace
+
+void HomeProxy::handle_ack(const sip::Message& ack, Time now) {
+    std::array<char, kUpstreamKeySizeMax> key_buf;
+    const std::string_view key = upstream_key(ack, key_buf);
+    const auto it = key.empty() ? by_upstream_key_.end() : by_upstream_key_.find(key);
+    if (it == by_upstream_key_.end()) {
+        // An ACK for a 2xx follows the dialog's route set (end to end); the
+        // edge routes it. One reaching us has nowhere to go.
+        ++stats_.acks_dropped;
+        return;
+    }
+    Call& call = *slots_[it->second];
+    if (call.kind != outbound::RequestKind::kInvite) {
+        ++stats_.acks_dropped;
+        return;
+    }
+    ++stats_.acks_absorbed;  // hop by hop (§17.2.1): the ACK of our non-2xx
+    if (!call.upstream_done) {
+        run_server(call, call.server_invite->on_ack(now));
+    }
+    settle(call);
+}
+
+void HomeProxy::handle_cancel(const sip::Message& cancel, Time now, Respond& respond) {
+    std::array<char, kUpstreamKeySizeMax> key_buf;
+    const std::string_view key = upstream_key(cancel, key_buf);
+    const auto it = key.empty() ? by_upstream_key_.end() : by_upstream_key_.find(key);
+    if (it == by_upstream_key_.end()) {
+        ++stats_.cancels_unmatched;
+        answer(cancel, 481, {}, response_buffer_.get(), respond);
+        return;
+    }
+    ++stats_.cancels_matched;
+    // §16.10: answer the CANCEL itself first, then act on the INVITE.
+    answer(cancel, 200, {}, response_buffer_.get(), respond);
+    Call& call = *slots_[it->second];
+    if (call.kind != outbound::RequestKind::kInvite) {
+        return;  // §9.2: no effect on a non-INVITE request
+    }
+    if (call.lookup_pending) {
+        // Nothing forked yet: answer 487 now and fork nothing later.
+        if (!call.cancelled_early) {
+            call.cancelled_early = true;
+            send_generated(call, 487, now);
+        }
+    } else if (!call.proxy_done) {
+        run(call, call.proxy->on_cancel_from_upstream(now), nullptr, now);
+    }
+    settle(call);
+}
+
+bool HomeProxy::handle_retransmission(const sip::Message& request, Time now) {
+    std::array<char, kUpstreamKeySizeMax> key_buf;
+    const std::string_view key = upstream_key(request, key_buf);
+    const auto it = key.empty() ? by_upstream_key_.end() : by_upstream_key_.find(key);
+    if (it == by_upstream_key_.end()) {
+        return false;
+    }
+    Call& call = *slots_[it->second];
+    if (call.request.method() != request.method()) {
+        return false;  // a different request reusing the branch: treat as new
+    }
+    ++stats_.retransmissions;
+    if (!call.upstream_done) {
+        run_server(call, call.kind == outbound::RequestKind::kInvite
+                             ? call.server_invite->on_request_retransmission(now)
+                             : call.server_non_invite->on_request_retransmission(now));
+    }
+    settle(call);
+    return true;
+}
+
+void HomeProxy::start_call(const sip::Message& request, const RequestFlow& flow, Time now,
+                           Respond& respond) {
+    // §16.3 step 3; the edge checked too, but a proxy must not rely on it.
+    const outbound::MaxForwards mf = outbound::check_max_forwards(request);
+    if (mf.verdict == outbound::MaxForwardsVerdict::kTooManyHops) {
+        answer(request, 483, {}, response_buffer_.get(), respond);
+        return;
+    }
+    if (mf.verdict == outbound::MaxForwardsVerdict::kMalformed) {
+        answer(request, 400, "Bad Max-Forwards", response_buffer_.get(), respond);
+        return;
+    }
+    // §16.5: the target set comes from our location service only for a
+    // domain we serve; anything else is "not found here" (§21.4.5).
+    syntax::Uri uri;
+    char key_buf[syntax::kAorKeySizeMax];
+    std::string_view aor_key;
+    bool served = syntax::parse_uri(request.request_uri(), uri) == syntax::Error::kOk &&
+                  !uri.is_tel() &&
+                  syntax::write_aor_key(uri, key_buf, sizeof(key_buf), aor_key) ==
+                      syntax::Error::kOk;
+    if (served && !config_.domains.empty()) {
+        served = std::any_of(config_.domains.begin(), config_.domains.end(),
+                             [&](const std::string& d) { return equals_ignore_case(d, uri.host); });
+    }
+    if (!served) {
+        ++stats_.not_found;
+        answer(request, 404, {}, response_buffer_.get(), respond);
+        return;
+    }
+    Call* slot = acquire();
+    if (slot == nullptr) {
+        ++stats_.overload;
+        answer(request, 503, "Proxy Overloaded", response_buffer_.get(), respond);
+        return;
+    }
+    Call& call = *slot;
+    ++stats_.calls_started;
+    call.request_bytes.assign(request.bytes());
+    const sip::ParseError reparsed = call.request.parse(call.request_bytes);
+    FE_ASSERT(reparsed == sip::ParseError::kOk);  // the same bytes parsed a moment ago
+    call.kind = request.method() == sip::Method::kInvite ? outbound::RequestKind::kInvite
+                                                         : outbound::RequestKind::kNonInvite;
+    call.hash = outbound::branch_hash(call.request, config_.branch_secret);
+    write_hex(call.hash >> 32, 8, call.to_tag.data() + 2);
+    call.to_tag[0] = 'f';
+    call.to_tag[1] = 'e';
+    call.record_route.assign(flow.record_route_value);
+    call.remove_top_route = flow.top_route_is_ours;
+    call.respond = std::move(respond);
+    std::array<char, kUpstreamKeySizeMax> upstream_buf;
+    call.upstream_key.assign(upstream_key(call.request, upstream_buf));
+    if (!call.upstream_key.empty()) {
+        // A live call with the same key was matched as a retransmission
+        // above, so the key is free.
+        const bool inserted = by_upstream_key_.emplace(call.upstream_key, call.slot).second;
+        FE_ASSERT(inserted);
+    }
+    const txn::Reliability reliability = txn::reliability_of(flow.transport);
+    if (call.kind == outbound::RequestKind::kInvite) {
+        call.server_invite.emplace(config_.proxy.timers, reliability);
+        run_server(call, call.server_invite->start(now));
+    } else {
+        call.server_non_invite.emplace(config_.proxy.timers, reliability);
+        run_server(call, call.server_non_invite->start(now));
+    }
+    call.lookup_pending = true;
+    const uint32_t slot_index = call.slot;
+    const uint64_t generation = call.generation;
+    store_.lookup(aor_key, now,
+                  [this, slot_index, generation, now](state::StoreStatus status,
+                                                      const state::AorView& aor) {
+                      on_lookup(slot_index, generation, status, aor, now);
+                  });
+}
+
+// `now` is the time the lookup was issued: the store's answer carries none.
+// For the embedded store it is the same instant; a Redis answer is a few ms
+// later, which only makes the first deadlines that much early.
+void HomeProxy::on_lookup(uint32_t slot_index, uint64_t generation, state::StoreStatus status,
+                          const state::AorView& aor, Time now) {
+    FE_ASSERT(slot_index < slots_.size());
+    Call& call = *slots_[slot_index];
+    if (!call.in_use || call.generation != generation || !call.lookup_pending) {
+        FE_BUG(true, "a store answer for a call that is gone");
+        return;
+    }
+    call.lookup_pending = false;
+    if (call.cancelled_early) {
+        settle(call);
+        return;
+    }
+    if (status != state::StoreStatus::kOk) {
+        ++stats_.store_failures;
+        send_generated(call, 500, now);
+        settle(call);
+        return;
+    }
+    if (aor.bindings.empty()) {
+        ++stats_.no_bindings;  // ProxyCall answers 480 (§16.5) on no target
+    }
+    fork(call, aor, now);
+    settle(call);
+}
+
+void HomeProxy::fork(Call& call, const state::AorView& aor, Time now) {
+    const size_t count = std::min<size_t>(aor.bindings.size(), outbound::kTargetCountMax);
+    // Copy-assigning keeps each string's capacity from the slot's last call.
+    call.bindings.assign(aor.bindings.begin(), aor.bindings.begin() + static_cast<long>(count));
+    call.path_views.clear();
+    for (const state::Binding& b : call.bindings) {
+        for (const std::string& p : b.path) {
+            call.path_views.push_back(p);
+        }
+    }
+    call.targets.clear();
+    call.route_uris.clear();
+    call.route_transports.clear();
+    size_t path_offset = 0;
+    for (const state::Binding& b : call.bindings) {
+        // The first Path value is the flow (OB-AUTH-04); a binding without
+        // Path is reached at its Contact (a plain RFC 3261 UA).
+        std::string_view route_uri = b.contact_uri;
+        if (!b.path.empty()) {
+            syntax::NameAddr first;
+            if (syntax::parse_name_addr(b.path.front(), first) == syntax::Error::kOk) {
+                route_uri = first.uri_text;
+            }
+        }
+        Transport transport = Transport::kUdp;
+        syntax::Uri parsed;
+        if (syntax::parse_uri(route_uri, parsed) == syntax::Error::kOk && parsed.transport()) {
+            transport = *parsed.transport();
+        }
+        call.route_uris.push_back(route_uri);
+        call.route_transports.push_back(transport);
+        call.targets.push_back(outbound::Target{
+            .instance_key = b.instance_key,
+            .reg_id = b.reg_id,
+            .contact_uri = b.contact_uri,
+            .path = std::span<const std::string_view>(call.path_views.data() + path_offset,
+                                                      b.path.size()),
+            .updated = b.updated_at,
+            .q_thousandths = b.has_q ? b.q_thousandths : uint16_t{1000},
+            .reliability = txn::reliability_of(transport),
+        });
+        path_offset += b.path.size();
+    }
+    call.proxy.emplace(config_.proxy, call.kind);
+    call.proxy_done = false;
+    run(call, call.proxy->start(call.targets, now), nullptr, now);
+}
+
+// ---- Carrying out ProxyCall actions ----------------------------------------
+
+void HomeProxy::run(Call& call, std::span<const outbound::ProxyAction> actions,
+                    const sip::Message* response, Time now) {
+    for (const outbound::ProxyAction& action : actions) {
+        run_one(call, action, response, now);
+    }
+    drain_feedback(call, now);
+}
+
+void HomeProxy::drain_feedback(Call& call, Time now) {
+    // Each input may fail again (the next flow is gone too); the queue is
+    // walked until no send fails, at most once per branch and CANCEL.
+    while (call.feedback_count > 0 && !call.proxy_done) {
+        const Feedback f = call.feedback[0];
+        std::copy(call.feedback.begin() + 1, call.feedback.begin() + call.feedback_count,
+                  call.feedback.begin());
+        --call.feedback_count;
+        std::span<const outbound::ProxyAction> actions;
+        switch (f.kind) {
+            case Feedback::Kind::kFlowGone:
+                // OB-430-02: the edge could not reach the flow; same as a 430.
+                actions = call.proxy->on_branch_response(f.branch_index, 430, now);
+                break;
+            case Feedback::Kind::kTransportError:
+                actions = call.proxy->on_branch_transport_error(f.branch_index, now);
+                break;
+            case Feedback::Kind::kCancelTransportError:
+                actions = call.proxy->on_cancel_transport_error(f.branch_index, now);
+                break;
+        }
+        for (const outbound::ProxyAction& action : actions) {
+            run_one(call, action, nullptr, now);
+        }
+    }
+    call.feedback_count = 0;
+}
+
+void HomeProxy::run_one(Call& call, const outbound::ProxyAction& action,
+                        const sip::Message* response, Time now) {
+    using Kind = outbound::ProxyActionKind;
+    const uint8_t b = action.branch_index;
+    switch (action.kind) {
+        case Kind::kSendRequest:
+            send_branch_request(call, b, action.target_index);
+            return;
+        case Kind::kRetransmitRequest:
+            resend(call, b, call.branches[b].request, /*is_cancel=*/false);
+            return;
+        case Kind::kSendAck:
+            // A synthetic final (430 for a gone flow) was never received, so
+            // there is nobody to ACK.
+            if (response != nullptr) {
+                send_ack(call, b, *response);
+            }
+            return;
+        case Kind::kRetransmitAck:
+            if (!call.branches[b].ack.empty()) {
+                const std::string_view parts[] = {call.branches[b].ack};
+                (void)sender_.send_request(parts, call.branches[b].route_uri);
+            }
+            return;
+        case Kind::kSendCancel:
+            send_cancel(call, b);
+            return;
+        case Kind::kRetransmitCancel:
+            resend(call, b, call.branches[b].cancel, /*is_cancel=*/true);
+            return;
+        case Kind::kForwardResponse:
+            FE_ASSERT(response != nullptr);  // only received responses are forwarded
+            forward_stripped(call, *response, action.status_code, now);
+            return;
+        case Kind::kStoreResponse: {
+            FE_ASSERT(response != nullptr);  // synthetic finals are flow failures, never kept
+            const size_t size = strip_top_via(*response);
+            call.stored_response.assign(response_buffer_.get(), size);
+            return;
+        }
+        case Kind::kForwardStoredResponse:
+            send_upstream(call, call.stored_response, action.status_code, now);
+            return;
+        case Kind::kSendFinalResponse:
+            send_generated(call, action.status_code, now);
+            return;
+        case Kind::kBranchTerminated:
+            call.branches[b].request_live = false;
+            return;
+        case Kind::kCancelTerminated:
+            return;
+        case Kind::kDone:
+            call.proxy_done = true;
+            return;
+    }
+}
+
+void HomeProxy::send_branch_request(Call& call, uint8_t branch_index, uint8_t target_index) {
+    FE_ASSERT(branch_index < outbound::kBranchCountMax);
+    FE_ASSERT(target_index < call.targets.size());
+    const outbound::Target& target = call.targets[target_index];
+    Call::BranchIo& io = call.branches[branch_index];
+    const Transport transport = call.route_transports[target_index];
+    io.route_uri = call.route_uris[target_index];
+    io.request_live = true;
+    io.ack.clear();
+    io.cancel.clear();
+
+    // Our Via's sent-by: the port of the transport the branch leaves on.
+    uint16_t port = transport_is_stream(transport) ? config_.tcp_port : config_.udp_port;
+    if (port == 0) {
+        port = config_.udp_port != 0 ? config_.udp_port : config_.tcp_port;
+    }
+    char sent_by[txn::kSentBySizeMax];
+    sip::Writer w(sent_by, sizeof(sent_by));
+    w.append(config_.via_host);
+    w.append(":");
+    w.append_u32(port);
+    FE_ASSERT(!w.overflowed());  // our own config
+    const BranchText branch = make_branch(call.hash, call.slot, branch_index);
+
+    arena_->reset();
+    sip::EditList edits(call.request, *arena_);
+    bool ok = true;
+    if (call.remove_top_route) {
+        // §16.4: our own URI on top of Route is consumed here.
+        ok = edits.remove_first_value(sip::HeaderId::kRoute) == sip::EditError::kOk;
+    }
+    const outbound::BranchRequestSpec spec{.contact_uri = target.contact_uri,
+                                           .path = target.path,
+                                           .via_transport = transport,
+                                           .via_sent_by = w.view(),
+                                           .branch_id = branch.view()};
+    ok = ok && outbound::add_branch_edits(call.request, spec, edits) ==
+                   outbound::BranchBuildError::kOk;
+    if (ok && !call.record_route.empty()) {
+        // OB-EDGE-13: the edge asked to stay in the dialog's path.
+        ok = edits.insert_header_before(sip::HeaderId::kRecordRoute, "Record-Route",
+                                        call.record_route) == sip::EditError::kOk;
+    }
+    if (ok) {
+        io.request.resize(edits.output_size());
+        ok = edits.serialize_into(io.request.data(), io.request.size()) == io.request.size();
+    }
+    if (!ok) {
+        // Too many Path values or edits for one arena: this binding cannot
+        // be reached; as a transport error the instance's next flow is tried.
+        ++stats_.build_failures;
+        io.request.clear();
+        FE_ASSERT(call.feedback_count < call.feedback.size());
+        call.feedback[call.feedback_count++] = {Feedback::Kind::kTransportError, branch_index};
+        return;
+    }
+    ++stats_.branches_sent;
+    resend(call, branch_index, io.request, /*is_cancel=*/false);
+}
+
+void HomeProxy::resend(Call& call, uint8_t branch_index, const std::string& bytes,
+                       bool is_cancel) {
+    if (bytes.empty()) {
+        return;
+    }
+    Call::BranchIo& io = call.branches[branch_index];
+    const std::string_view parts[] = {bytes};
+    const EdgeSender::SendStatus status = sender_.send_request(parts, io.route_uri);
+    if (status == EdgeSender::SendStatus::kSent) {
+        return;
+    }
+    FE_ASSERT(call.feedback_count < call.feedback.size());
+    if (is_cancel) {
+        ++stats_.send_failures;
+        call.feedback[call.feedback_count++] = {Feedback::Kind::kCancelTransportError,
+                                                branch_index};
+    } else if (status == EdgeSender::SendStatus::kFlowGone) {
+        ++stats_.flow_gone;
+        call.feedback[call.feedback_count++] = {Feedback::Kind::kFlowGone, branch_index};
+    } else {
+        ++stats_.send_failures;
+        call.feedback[call.feedback_count++] = {Feedback::Kind::kTransportError, branch_index};
+    }
+}
+
+void HomeProxy::send_cancel(Call& call, uint8_t branch_index) {
+    Call::BranchIo& io = call.branches[branch_index];
+    sip::Message sent;
+    if (io.request.empty() || sent.parse(io.request) != sip::ParseError::kOk) {
+        FE_BUG(true, "a CANCEL for a branch whose request we did not keep");
+        return;
+    }
+    sip::Writer w(response_buffer_.get(), kProxyResponseSizeMax);
+    if (outbound::build_cancel(sent, w) != outbound::BranchMessageError::kOk) {
+        ++stats_.build_failures;
+        FE_ASSERT(call.feedback_count < call.feedback.size());
+        call.feedback[call.feedback_count++] = {Feedback::Kind::kCancelTransportError,
+                                                branch_index};
+        return;
+    }
+    io.cancel.assign(w.view());
+    resend(call, branch_index, io.cancel, /*is_cancel=*/true);
+}
+
+void HomeProxy::send_ack(Call& call, uint8_t branch_index, const sip::Message& response) {
+    Call::BranchIo& io = call.branches[branch_index];
+    sip::Message sent;
+    if (io.request.empty() || sent.parse(io.request) != sip::ParseError::kOk) {
+        FE_BUG(true, "an ACK for a branch whose request we did not keep");
+        return;
+    }
+    sip::Writer w(response_buffer_.get(), kProxyResponseSizeMax);
+    if (outbound::build_ack(sent, response, w) != outbound::BranchMessageError::kOk) {
+        ++stats_.build_failures;
+        return;
+    }
+    io.ack.assign(w.view());
+    const std::string_view parts[] = {io.ack};
+    // An ACK that cannot go out is covered by the UAS retransmitting its
+    // final response, which resends it (kRetransmitAck).
+    (void)sender_.send_request(parts, io.route_uri);
+}
+
+// ---- Upstream ---------------------------------------------------------------
+
+size_t HomeProxy::strip_top_via(const sip::Message& response) {
+    arena_->reset();
+    sip::EditList edits(response, *arena_);
+    if (edits.remove_first_value(sip::HeaderId::kVia) != sip::EditError::kOk) {
+        return 0;
+    }
+    return edits.serialize_into(response_buffer_.get(), kProxyResponseSizeMax);
+}
+
+void HomeProxy::forward_stripped(Call& call, const sip::Message& response, uint16_t status,
+                                 Time now) {
+    // §16.7 step 3: our Via goes; what is left is the caller's.
+    const size_t size = strip_top_via(response);
+    if (size == 0 || response.via_count() < 2) {
+        // The UAS dropped the caller's Via: there is no one to send it to.
+        ++stats_.responses_without_caller_via;
+        return;
+    }
+    send_upstream(call, std::string_view(response_buffer_.get(), size), status, now);
+}
+
+void HomeProxy::send_generated(Call& call, uint16_t status, Time now) {
+    sip::Writer out(response_buffer_.get(), kProxyResponseSizeMax);
+    const sip::ResponseSpec spec{.status_code = status, .to_tag = call.to_tag_view()};
+    if (sip::build_response(call.request, spec, out) != sip::BuildError::kOk) {
+        FE_BUG(true, "could not build a response to a request we parsed");
+        return;
+    }
+    send_upstream(call, out.view(), status, now);
+}
+
+void HomeProxy::send_upstream(Call& call, std::string_view response, uint16_t status, Time now) {
+    if (!call.upstream_done) {
+        call.last_response.assign(response);
+        run_server(call, call.kind == outbound::RequestKind::kInvite
+                             ? call.server_invite->on_tu_response(now, status)
+                             : call.server_non_invite->on_tu_response(now, status));
+        return;
+    }
+    // The INVITE server transaction ends with the first 2xx (RFC 3261
+    // §17.2.1); every later 2xx of another branch still goes up (§16.7
+    // step 5).
+    if (is_2xx(status) && call.respond) {
+        call.respond(response);
+    }
+}
+
+void HomeProxy::run_server(Call& call, const txn::ActionList& actions) {
+    for (const txn::Action& action : actions) {
+        switch (action.kind) {
+            case txn::ActionKind::kPassRequestToTu:
+            case txn::ActionKind::kTimeout:         // Timer H: no ACK came; nothing to do
+            case txn::ActionKind::kTransportError:  // we never report one
+                break;
+            case txn::ActionKind::kSendTrying: {
+                sip::Writer out(response_buffer_.get(), kProxyResponseSizeMax);
+                const sip::ResponseSpec spec{.status_code = 100};
+                if (sip::build_response(call.request, spec, out) == sip::BuildError::kOk) {
+                    call.last_response.assign(out.view());
+                    if (call.respond) {
+                        call.respond(call.last_response);
+                    }
+                }
+                break;
+            }
+            case txn::ActionKind::kSendResponse:
+            case txn::ActionKind::kRetransmitResponse:
+                if (call.respond && !call.last_response.empty()) {
+                    call.respond(call.last_response);
+                }
+                break;
+            case txn::ActionKind::kTerminated:
+                call.upstream_done = true;
+                break;
+            default:
+                FE_BUG(true, "a server transaction produced a client action");
+                break;
+        }
+    }
+}
+
+// ---- Responses from branches ------------------------------------------------
+
+HomeProxy::Call* HomeProxy::call_for_branch_id(std::string_view branch, uint8_t& branch_index) {
+    if (branch.size() != kBranchIdSize || !branch.starts_with(kBranchPrefix)) {
+        return nullptr;
+    }
+    const std::string_view digits = branch.substr(kBranchPrefix.size());
+    const std::optional<uint64_t> hash = read_hex(digits.substr(0, kHashDigitCount));
+    const std::optional<uint64_t> slot = read_hex(digits.substr(kHashDigitCount, kSlotDigitCount));
+    const std::optional<uint64_t> index = read_hex(digits.substr(kHashDigitCount + kSlotDigitCount));
+    if (!hash || !slot || !index || *slot >= slots_.size()) {
+        return nullptr;
+    }
+    Call& call = *slots_[*slot];
+    // The hash proves the response is for this occupant of the slot.
+    if (!call.in_use || (call.hash & kHashMask) != *hash || call.proxy == std::nullopt ||
+        *index >= call.proxy->branch_count()) {
+        return nullptr;
+    }
+    branch_index = static_cast<uint8_t>(*index);
+    return &call;
+}
+
+void HomeProxy::handle_response(const sip::Message& response, Time now) {
+    FE_ASSERT(!response.is_request());
+    ++stats_.responses;
+    const sip::ListRange vias = response.list(sip::HeaderId::kVia);
+    syntax::Via top;
+    uint8_t b = 0;
+    Call* found = nullptr;
+    if (!vias.empty() && syntax::parse_via(*vias.begin(), top) == syntax::Error::kOk) {
+        found = call_for_branch_id(top.branch, b);
+    }
+    if (found == nullptr) {
+        ++stats_.responses_unmatched;
+        return;
+    }
+    Call& call = *found;
+    const uint16_t status = response.status_code();
+    if (response.cseq_method() == sip::Method::kCancel) {
+        if (!call.proxy_done) {
+            run(call, call.proxy->on_cancel_response(b, status, now), &response, now);
+        }
+    } else if (response.cseq_method() != call.request.method()) {
+        ++stats_.responses_unmatched;
+        return;
+    } else if (!call.proxy_done && call.branches[b].request_live) {
+        run(call, call.proxy->on_branch_response(b, status, now), &response, now);
+    } else if (call.kind == outbound::RequestKind::kInvite && is_2xx(status)) {
+        // §16.7: a 2xx after the branch's transaction ended (the UAS
+        // retransmits until the caller's ACK) still goes up, statelessly.
+        ++stats_.late_2xx_forwarded;
+        forward_stripped(call, response, status, now);
+    } else {
+        ++stats_.responses_unmatched;
+        return;
+    }
+    settle(call);
+}
+
+// ---- Slots and the timer ------------------------------------------------------
+
+HomeProxy::Call* HomeProxy::acquire() {
+    Call* call = nullptr;
+    if (!free_.empty()) {
+        call = slots_[free_.back()].get();
+        free_.pop_back();
+    } else if (slots_.size() < config_.call_count_max) {
+        slots_.push_back(std::make_unique<Call>(this, static_cast<uint32_t>(slots_.size())));
+        call = slots_.back().get();
+    } else {
+        return nullptr;
+    }
+    FE_ASSERT(!call->in_use);
+    ++call->generation;
+    call->in_use = true;
+    call->lookup_pending = false;
+    call->proxy_done = true;
+    call->upstream_done = false;
+    call->cancelled_early = false;
+    call->feedback_count = 0;
+    ++live_count_;
+    return call;
+}
+
+void HomeProxy::release(Call& call) {
+    FE_ASSERT(call.in_use);
+    FE_ASSERT(!call.lookup_pending);
+    if (call.timer.armed()) {
+        wheel().cancel(call.timer);
+    }
+    if (!call.upstream_key.empty()) {
+        by_upstream_key_.erase(call.upstream_key);
+    }
+    call.proxy.reset();
+    call.server_invite.reset();
+    call.server_non_invite.reset();
+    call.respond = nullptr;
+    // clear() keeps each buffer's capacity for the slot's next call.
+    call.upstream_key.clear();
+    call.last_response.clear();
+    call.stored_response.clear();
+    for (Call::BranchIo& io : call.branches) {
+        io.request.clear();
+        io.ack.clear();
+        io.cancel.clear();
+        io.route_uri = {};
+        io.request_live = false;
+    }
+    call.in_use = false;
+    free_.push_back(call.slot);
+    FE_ASSERT(live_count_ > 0);
+    --live_count_;
+    ++stats_.calls_finished;
+}
+
+void HomeProxy::settle(Call& call) {
+    if (!call.in_use) {
+        return;
+    }
+    if (!call.lookup_pending && call.proxy_done && call.upstream_done) {
+        release(call);
+        return;
+    }
+    std::optional<Time> deadline;
+    if (!call.proxy_done) {
+        deadline = call.proxy->next_deadline();
+    }
+    if (!call.upstream_done) {
+        const std::optional<Time> server = call.kind == outbound::RequestKind::kInvite
+                                               ? call.server_invite->next_deadline()
+                                               : call.server_non_invite->next_deadline();
+        if (server && (!deadline || *server < *deadline)) {
+            deadline = server;
+        }
+    }
+    if (deadline) {
+        wheel().arm(call.timer, *deadline);
+    } else if (call.timer.armed()) {
+        wheel().cancel(call.timer);
+    }
+}
+
+void HomeProxy::on_call_timer(time::Timer& timer, Time now) {
+    auto* call = static_cast<Call*>(timer.context);
+    call->owner->on_timer(*call, now);
+}
+
+void HomeProxy::on_timer(Call& call, Time now) {
+    FE_ASSERT(call.in_use);
+    if (!call.upstream_done) {
+        const std::optional<Time> server = call.kind == outbound::RequestKind::kInvite
+                                               ? call.server_invite->next_deadline()
+                                               : call.server_non_invite->next_deadline();
+        if (server && *server <= now) {
+            run_server(call, call.kind == outbound::RequestKind::kInvite
+                                 ? call.server_invite->on_timer(now)
+                                 : call.server_non_invite->on_timer(now));
+        }
+    }
+    if (!call.proxy_done) {
+        const std::optional<Time> deadline = call.proxy->next_deadline();
+        if (deadline && *deadline <= now) {
+            run(call, call.proxy->on_timer(now), nullptr, now);
+        }
+    }
+    settle(call);
+}
+
+std::unique_ptr<ProxyService> make_home_proxy(state::BindingStore& store, EdgeSender& sender,
+                                              HomeProxy::TimerWheelGetter timer_wheel,
+                                              HomeProxyConfig config) {
+    return std::make_unique<HomeProxy>(store, sender, std::move(timer_wheel), std::move(config));
+}
+
+}  // namespace fe::cluster

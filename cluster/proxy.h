@@ -1,0 +1,203 @@
+// File: cluster/proxy.h
+//
+// The home (authoritative) proxy of one worker (RFC 3261 §16, RFC 5626 §7):
+// ProxyService glued from the pure forking logic (core/outbound/proxy.h), the
+// transaction machines (core/txn), a BindingStore and the edge's EdgeSender.
+// For a request to an AOR it looks the bindings up, forks one branch per UA
+// instance over the freshest flow, retries the next flow of an instance on a
+// 430 / 408 / flow failure (OB-AUTH-02, OB-430-02), forwards the best answer
+// upstream and CANCELs the rest.
+//
+//   fe::cluster::HomeProxyConfig config;
+//   config.via_host = "edge.example.com";  config.udp_port = 5060;  config.tcp_port = 5060;
+//   auto proxy = fe::cluster::make_home_proxy(store, sender,
+//                                             [w] () -> fe::time::TimerWheel& {
+//                                                 return w->timer_wheel(); },
+//                                             config);
+//   proxy->handle_request(message, flow, now, respond);     // from the edge
+//   proxy->handle_response(message, now);                   // our Via, no `fl`
+//
+// Decisions (see proxy.cc for the RFC text behind each):
+//   - Request-URI host not one of config.domains (when set): 404 (§16.5,
+//     RFC 3261 §21.4.5 "domain ... does not match"). A served domain with no
+//     unexpired binding: 480 (§16.5 "target set remains empty"). We cannot
+//     tell "no such user" from "not registered now": the location service is
+//     the registrar, so 404 is kept for foreign domains.
+//   - A CANCEL is matched to its INVITE by the top Via's branch and sent-by
+//     (§9.2, §17.2.3), answered 200 and fed to the call; one that matches
+//     nothing gets 481 (we are the last proxy with knowledge of the targets,
+//     so there is nothing to forward it to statelessly).
+//   - An ACK matching an INVITE we answered with a non-2xx is absorbed
+//     (hop by hop, §17.2.1); other ACKs reaching us are dropped: an ACK for a
+//     2xx follows the dialog's route set, which the edge routes.
+//   - The upstream side runs a real server transaction per call, so a request
+//     retransmitted over UDP gets the last response again instead of a second
+//     fork, and a non-2xx final is retransmitted until its ACK.
+//   - A binding without Path (plain RFC 3261, or a UA registered directly)
+//     is sent to its Contact URI: route_uri = the contact URI.
+//
+// Branch ids. Ours look like "z9hG4bK-fe" + 16 hex + "." + slot + "." +
+// branch index: the "z9hG4bK-fe" prefix is what the edge checks before it
+// hands a response to handle_response(); the 16 hex digits are
+// outbound::branch_hash() of the request (keyed per node, not guessable), the
+// slot finds the call in O(1) and the hash proves the response belongs to it.
+//
+// Threading and lifetimes: one HomeProxy per worker, every call on that
+// worker's thread. The timer wheel is asked for through a getter on first use
+// because net/ creates each worker's wheel only when the worker starts, after
+// the node built the proxy. Respond objects are kept for the life of a call
+// and called once per upstream response (provisional, final, retransmission),
+// so the edge's Respond must deliver every time it is called.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "cluster/proxy_limits.h"
+#include "cluster/proxy_service.h"
+#include "core/base/endpoint.h"
+#include "core/outbound/proxy.h"
+#include "core/outbound/proxy_request.h"
+#include "core/sip/edit.h"
+#include "core/time/timer_wheel.h"
+#include "state/binding_store.h"
+
+namespace fe::cluster {
+
+struct HomeProxyConfig {
+    // Transaction timers, Timer C, and the 503 rule of RFC 5626 §7.
+    outbound::ProxyConfig proxy = {};
+    // AOR domains served (case-insensitive host match); empty: every domain.
+    std::vector<std::string> domains;
+    // Our Via sent-by: the host the edge checks as ours, with the port of
+    // the transport the branch leaves on (0: use the other one).
+    std::string via_host;
+    uint16_t udp_port = 0;
+    uint16_t tcp_port = 0;
+    // Key of the branch id hashes; random per node at startup.
+    outbound::BranchSecret branch_secret = {};
+    uint32_t call_count_max = kProxyCallCountMax;
+};
+
+// Counters of one worker's proxy; read on the worker's thread (or after it
+// stopped).
+struct HomeProxyStats {
+    uint64_t requests = 0;             // handle_request() calls
+    uint64_t calls_started = 0;        // new proxied requests given a slot
+    uint64_t calls_finished = 0;       // slots released
+    uint64_t retransmissions = 0;      // upstream request retransmissions absorbed
+    uint64_t acks_absorbed = 0;        // ACK of our non-2xx final
+    uint64_t acks_dropped = 0;         // ACK that matched nothing
+    uint64_t cancels_matched = 0;      // CANCEL answered 200 and applied
+    uint64_t cancels_unmatched = 0;    // 481
+    uint64_t not_found = 0;            // 404: foreign domain or not a SIP URI
+    uint64_t no_bindings = 0;          // 480 before forking
+    uint64_t overload = 0;             // 503: call pool full
+    uint64_t store_failures = 0;       // 500: the store said no
+    uint64_t branches_sent = 0;        // branch requests handed to the edge
+    uint64_t flow_gone = 0;            // kFlowGone, fed as 430 (OB-430-02)
+    uint64_t send_failures = 0;        // kBadTarget / kBusy, fed as transport errors
+    uint64_t build_failures = 0;       // a branch request that could not be built
+    uint64_t responses = 0;            // handle_response() calls
+    uint64_t responses_unmatched = 0;  // no live call or branch
+    uint64_t late_2xx_forwarded = 0;   // 2xx after the branch transaction ended
+    uint64_t responses_without_caller_via = 0;  // only our Via left: dropped
+};
+
+class HomeProxy final : public ProxyService {
+public:
+    using TimerWheelGetter = absl::AnyInvocable<time::TimerWheel&()>;
+
+    // `store` and `sender` must outlive the proxy. Asserts a valid config
+    // (timers, non-empty via_host, a port, call_count_max > 0).
+    HomeProxy(state::BindingStore& store, EdgeSender& sender, TimerWheelGetter timer_wheel,
+              HomeProxyConfig config);
+    // Disarms the call timers; calls still live are dropped without a
+    // response (the worker is stopping).
+    ~HomeProxy() override;
+    HomeProxy(const HomeProxy&) = delete;
+    HomeProxy& operator=(const HomeProxy&) = delete;
+
+    void handle_request(const sip::Message& request, const RequestFlow& flow, Time now,
+                        Respond respond) override;
+    void handle_response(const sip::Message& response, Time now) override;
+
+    const HomeProxyStats& stats() const { return stats_; }
+    // Slots holding a call (forking, waiting on the store, or lingering).
+    uint32_t live_call_count() const { return live_count_; }
+
+private:
+    struct Call;
+    struct Feedback;
+
+    // Requests.
+    void handle_ack(const sip::Message& ack, Time now);
+    void handle_cancel(const sip::Message& cancel, Time now, Respond& respond);
+    bool handle_retransmission(const sip::Message& request, Time now);
+    void start_call(const sip::Message& request, const RequestFlow& flow, Time now,
+                    Respond& respond);
+    void on_lookup(uint32_t slot, uint64_t generation, state::StoreStatus status,
+                   const state::AorView& aor, Time now);
+    void fork(Call& call, const state::AorView& aor, Time now);
+
+    // Carrying out ProxyCall actions; failures found while sending are fed
+    // back once the current action list is done.
+    void run(Call& call, std::span<const outbound::ProxyAction> actions,
+             const sip::Message* response, Time now);
+    void run_one(Call& call, const outbound::ProxyAction& action, const sip::Message* response,
+                 Time now);
+    void drain_feedback(Call& call, Time now);
+    void send_branch_request(Call& call, uint8_t branch_index, uint8_t target_index);
+    void resend(Call& call, uint8_t branch_index, const std::string& bytes, bool is_cancel);
+    void send_cancel(Call& call, uint8_t branch_index);
+    void send_ack(Call& call, uint8_t branch_index, const sip::Message& response);
+
+    // Upstream (the server transaction).
+    void send_upstream(Call& call, std::string_view response, uint16_t status, Time now);
+    void send_generated(Call& call, uint16_t status, Time now);
+    void run_server(Call& call, const txn::ActionList& actions);
+    void forward_stripped(Call& call, const sip::Message& response, uint16_t status, Time now);
+    size_t strip_top_via(const sip::Message& response);
+
+    // Slots and the timer.
+    Call* acquire();
+    void release(Call& call);
+    // Releases the call when nothing of it is left to do, else arms its
+    // timer at its next deadline. Every entry point ends with it.
+    void settle(Call& call);
+    static void on_call_timer(time::Timer& timer, Time now);
+    void on_timer(Call& call, Time now);
+    Call* call_for_branch_id(std::string_view branch, uint8_t& branch_index);
+    time::TimerWheel& wheel();
+
+    state::BindingStore& store_;
+    EdgeSender& sender_;
+    TimerWheelGetter wheel_getter_;
+    const HomeProxyConfig config_;
+    // Every slot ever created (created on demand, never freed before the
+    // proxy, so timers and pointers into a slot stay put); <= call_count_max.
+    std::vector<std::unique_ptr<Call>> slots_;
+    // Indexes into slots_ of slots not holding a call.
+    std::vector<uint32_t> free_;
+    uint32_t live_count_ = 0;
+    // Upstream key ("branch|sent-by", see proxy.cc) -> slot of the live call
+    // whose request had it. The key views point into the call's own copy.
+    absl::flat_hash_map<std::string_view, uint32_t> by_upstream_key_;
+    // Inserted text of the one message being edited (a branch request, or a
+    // response losing our Via); reset per message.
+    std::unique_ptr<sip::EditArena> arena_;
+    // Where responses going upstream, CANCELs and ACKs are written, one at a
+    // time and copied out before the next use.
+    std::unique_ptr<char[]> response_buffer_;
+    HomeProxyStats stats_;
+};
+
+std::unique_ptr<ProxyService> make_home_proxy(state::BindingStore& store, EdgeSender& sender,
+                                              HomeProxy::TimerWheelGetter timer_wheel,
+                                              HomeProxyConfig config);
+
+}  // namespace fe::cluster
