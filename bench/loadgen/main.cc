@@ -188,6 +188,10 @@ int run(Options options) {
         plan->options.rate = 0;
     }
 
+    if (calls && options.call_route == CallRoute::kPath) {
+        plan->paths = std::make_unique<char[]>(uint64_t{options.ua_count} * kPathSizeMax);
+        plan->path_sizes = std::make_unique<std::atomic<uint8_t>[]>(options.ua_count);
+    }
     const Time run_start = Io::clock_now();
     const double cpu_start = cpu_seconds();
     std::vector<std::unique_ptr<Shard>> shards;
@@ -243,6 +247,7 @@ int run(Options options) {
                 for (auto& shard : shards) {
                     first = std::min(first, shard->first_start());
                     last = std::max(last, settled ? shard->settled_at() : now);
+                    result.register_phase_ok += settled ? shard->settled_register_ok() : 0;
                 }
                 result.register_phase_s = first < last ? seconds_between(first, last) : 0;
                 if (options.scenario == Scenario::kRegister) {

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <time.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
@@ -64,9 +66,15 @@ OPTIONS
   --expires S            requested registration expiry (default 3600)
   --domain D             AOR domain (default example.com)
   --method message|invite  request of the call scenario (default message)
+  --call-route aor|path  call/mix: address the callee by its AOR (the server's
+                         proxy role routes it; default) or add Route = the Path
+                         from the callee's first registration (edge routing only)
   --cut-at S             failover/mix: cut flows S s into the hold phase
   --cut-fraction F       failover/mix: fraction of flows cut (default 1.0)
-  --seed N               run seed: Call-IDs, jitter, callee choice (default 1)
+  --seed N               run seed: Call-IDs, jitter, callee choice (default: from
+                         the clock, printed in the summary to repeat a run)
+  --identity-seed N      seed of the UAs' +sip.instance URNs (default 1: the same
+                         devices every run)
   --json FILE            summary and per-second series as JSON
   --report FILE.html     self-contained HTML page with SVG charts
   --quiet                no live progress line
@@ -242,6 +250,15 @@ absl::StatusOr<Options> parse_options(int argc, char** argv) {
                 return absl::InvalidArgumentError(
                     cat("--method ", value, ": use message or invite"));
             }
+        } else if (arg == "--call-route") {
+            if (value == "aor") {
+                o.call_route = CallRoute::kAor;
+            } else if (value == "path") {
+                o.call_route = CallRoute::kPath;
+            } else {
+                return absl::InvalidArgumentError(
+                    cat("--call-route ", value, ": use aor or path"));
+            }
         } else if (arg == "--cut-at") {
             auto r = parse_real(arg, value, 86400);
             FE_RETURN_IF_ERROR(r.status());
@@ -254,6 +271,11 @@ absl::StatusOr<Options> parse_options(int argc, char** argv) {
             auto n = parse_number(arg, value, 0, UINT64_MAX);
             FE_RETURN_IF_ERROR(n.status());
             o.seed = *n;
+            o.seed_given = true;
+        } else if (arg == "--identity-seed") {
+            auto n = parse_number(arg, value, 0, UINT64_MAX);
+            FE_RETURN_IF_ERROR(n.status());
+            o.identity_seed = *n;
         } else if (arg == "--json") {
             o.json_path = std::string(value);
         } else if (arg == "--report") {
@@ -267,6 +289,12 @@ absl::StatusOr<Options> parse_options(int argc, char** argv) {
     }
     if (!have_target) {
         return absl::InvalidArgumentError("--target HOST:PORT is required");
+    }
+    if (!o.seed_given) {
+        timespec ts{};
+        clock_gettime(CLOCK_REALTIME, &ts);
+        o.seed = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull +
+                 static_cast<uint64_t>(ts.tv_nsec);
     }
     if (o.edges.empty()) {
         o.edges.push_back(o.target);

@@ -28,6 +28,11 @@ enum class Scenario : uint8_t {
 
 enum class CallMethod : uint8_t { kMessage, kInvite };
 
+// How a caller addresses the callee: by AOR (the server's proxy role looks up
+// the bindings) or by Route = the Path the callee's registration returned
+// (the edge alone routes it, for servers without a proxy role).
+enum class CallRoute : uint8_t { kAor, kPath };
+
 std::string_view scenario_name(Scenario scenario);
 
 // Limits of the command line (STYLE §7).
@@ -54,8 +59,15 @@ struct Options {
     uint32_t source_prefix = 16;
     uint32_t expires_s = 3600;
     std::string domain = "example.com";
-    uint64_t seed = 1;
+    // Run seed: Call-IDs, tags, jitter, callee choice. Drawn from the clock
+    // unless --seed is given (a registrar refuses a reused Call-ID with a
+    // CSeq that is not higher, RFC 3261 §10.3 step 7), and printed.
+    uint64_t seed = 0;
+    bool seed_given = false;
+    // Identity seed: the UAs' +sip.instance URNs, stable across runs (§4.1).
+    uint64_t identity_seed = 1;
     CallMethod method = CallMethod::kMessage;
+    CallRoute call_route = CallRoute::kAor;
     double cut_at_s = -1;               // failover/mix: seconds after all registered
     double cut_fraction = 1.0;          // of the flows
     uint16_t udp_port_base = 20000;

@@ -132,17 +132,20 @@ std::string svg_chart(const std::string& title, const std::string& unit,
 void print_summary(const RunResult& r, std::FILE* out) {
     const Counts& t = r.totals;
     const Options& o = r.options;
-    std::fprintf(out, "scenario: %s, transport %s, %u UAs x %u flows, %u threads, target %s\n",
+    std::fprintf(out,
+                 "scenario: %s, transport %s, %u UAs x %u flows, %u threads, target %s, "
+                 "seed %llu\n",
                  std::string(scenario_name(o.scenario)).c_str(),
                  std::string(transport_param_name(o.transport)).c_str(), o.ua_count,
-                 o.flows_per_ua, r.thread_count, sockaddr_text(o.target).c_str());
+                 o.flows_per_ua, r.thread_count, sockaddr_text(o.target).c_str(),
+                 static_cast<unsigned long long>(o.seed));
     std::fprintf(out,
                  "register: %llu ok, %llu failed, %llu timeout, %llu aborted, %.1f/s, %s\n",
                  static_cast<unsigned long long>(t.register_ok),
                  static_cast<unsigned long long>(t.register_failed),
                  static_cast<unsigned long long>(t.register_timeout),
                  static_cast<unsigned long long>(t.register_aborted),
-                 rate(t.register_ok, r.register_phase_s), percentiles_text(r.register_latency).c_str());
+                 rate(r.register_phase_ok, r.register_phase_s), percentiles_text(r.register_latency).c_str());
     std::fprintf(out, "register-status: %s\n", status_text(r.register_status).c_str());
     std::fprintf(out,
                  "uas: %llu registered of %u in %.3f s, %llu flows up of %llu, %llu retransmits, "
@@ -208,9 +211,9 @@ absl::Status write_json(const RunResult& r, const std::string& path) {
     absl::StrAppendFormat(
         &j,
         "  \"scenario\": \"%s\", \"transport\": \"%s\", \"uas\": %u, \"flows_per_ua\": %u, "
-        "\"threads\": %u, \"target\": \"%s\",\n",
+        "\"threads\": %u, \"target\": \"%s\", \"seed\": %u,\n",
         scenario_name(o.scenario), transport_param_name(o.transport), o.ua_count, o.flows_per_ua,
-        r.thread_count, sockaddr_text(o.target));
+        r.thread_count, sockaddr_text(o.target), o.seed);
     absl::StrAppendFormat(&j,
                           "  \"register\": {\"sent\": %u, \"ok\": %u, \"failed\": %u, "
                           "\"timeout\": %u, \"aborted\": %u, \"retransmits\": %u, "
@@ -218,7 +221,7 @@ absl::Status write_json(const RunResult& r, const std::string& path) {
                           "\"status\": %s},\n",
                           t.register_sent, t.register_ok, t.register_failed, t.register_timeout,
                           t.register_aborted, t.register_retransmits,
-                          rate(t.register_ok, r.register_phase_s), r.register_phase_s,
+                          rate(r.register_phase_ok, r.register_phase_s), r.register_phase_s,
                           json_histogram(r.register_latency), json_status(r.register_status));
     absl::StrAppendFormat(&j,
                           "  \"uas_started\": %u, \"uas_registered\": %u, \"flows_up\": %u, "

@@ -49,6 +49,7 @@ struct RunResult {
     std::array<uint64_t, 32> failure_reasons{};
     IoStats io;
     double register_phase_s = 0;  // first UA start to every UA settled
+    uint64_t register_phase_ok = 0;  // REGISTER 2xx within that phase
     double hold_phase_s = 0;      // hold/call phase length
     double run_s = 0;
     double cpu_s = 0;             // utime + stime of the process

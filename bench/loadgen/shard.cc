@@ -297,6 +297,7 @@ void Shard::loop() {
         if (!settled_.load(std::memory_order_relaxed) && next_start_ == ua_count_ &&
             counts_.uas_settled == ua_count_) {
             settled_at_ = now;
+            settled_register_ok_ = counts_.register_ok;
             settled_.store(true, std::memory_order_release);
         }
         if (command == Command::kStop && (calls_live_ == 0 || now >= stop_deadline)) {
@@ -505,7 +506,7 @@ void Shard::send_register(FlowIo& flow, Time now) {
     char host[16];
     format_ipv4(source_addr_of(flow), host, sizeof(host));
     const fe::ua::InstanceId instance =
-        fe::ua::make_instance_id(options_.seed, global_ua(flow.ua_local));
+        fe::ua::make_instance_id(options_.identity_seed, global_ua(flow.ua_local));
     fe::ua::RegisterParams p;
     p.domain = options_.domain;
     p.user = user;
@@ -692,13 +693,14 @@ void Shard::on_response(FlowIo& flow, const sip::Message& m, Time now) {
             ++register_status_[status < 700 ? status : 0];
             if (status < 300) {
                 ++counts_.register_ok;
+                publish_path(flow, m);
             } else {
                 ++counts_.register_failed;
             }
             flow.register_cseq = 0;
         }
         const fe::ua::InstanceId instance =
-            fe::ua::make_instance_id(options_.seed, global_ua(flow.ua_local));
+            fe::ua::make_instance_id(options_.identity_seed, global_ua(flow.ua_local));
         const uint32_t reg_id = flow.last_register.mode == fe::ua::RegisterMode::kOutbound
                                     ? flow.last_register.reg_id
                                     : 0;
@@ -771,6 +773,20 @@ void Shard::on_response(FlowIo& flow, const sip::Message& m, Time now) {
             (void)send_on_flow(flow, text);
         }
     }
+}
+
+void Shard::publish_path(const FlowIo& flow, const sip::Message& m) {
+    if (!plan_.path_sizes || flow.flow_index != 0 || !m.has(sip::HeaderId::kPath)) {
+        return;
+    }
+    const uint32_t g = global_ua(flow.ua_local);
+    std::atomic<uint8_t>& size = plan_.path_sizes[g];
+    const std::string_view path = m.header(sip::HeaderId::kPath);
+    if (size.load(std::memory_order_relaxed) != 0 || path.empty() || path.size() > kPathSizeMax) {
+        return;
+    }
+    std::memcpy(&plan_.paths[uint64_t{g} * kPathSizeMax], path.data(), path.size());
+    size.store(static_cast<uint8_t>(path.size()), std::memory_order_release);
 }
 
 void Shard::answer(FlowIo& flow, const sip::Message& m, uint16_t status, std::string_view reason,
@@ -911,7 +927,7 @@ void Shard::place_call(Time now) {
     char from_tag[17];
     std::snprintf(from_tag, sizeof(from_tag), "%016llx",
                   static_cast<unsigned long long>(rng_.next_u64()));
-    const fe::ua::InstanceId instance = fe::ua::make_instance_id(options_.seed, global_ua(caller));
+    const fe::ua::InstanceId instance = fe::ua::make_instance_id(options_.identity_seed, global_ua(caller));
     fe::ua::RequestParams p;
     p.method = options_.method == CallMethod::kInvite ? fe::ua::RequestMethod::kInvite
                                                       : fe::ua::RequestMethod::kMessage;
@@ -936,7 +952,23 @@ void Shard::place_call(Time now) {
     }
     const fe::ua::BuildResult r = fe::ua::build_request(p, scratch_);
     FE_ASSERT(r.ok());
-    if (!send_on_flow(*flow, r.message)) {
+    std::string_view message = r.message;
+    char routed[fe::ua::kUaMessageSizeMax + kPathSizeMax + 16];
+    if (plan_.path_sizes) {
+        // Route: <the callee's Path> after the request line.
+        const uint8_t size = plan_.path_sizes[callee].load(std::memory_order_acquire);
+        const size_t line_end = message.find("\r\n") + 2;
+        if (size == 0 || line_end + size + 9 + (message.size() - line_end) > sizeof(routed)) {
+            ++counts_.call_not_sent;
+            return;
+        }
+        const std::string_view path(&plan_.paths[uint64_t{callee} * kPathSizeMax], size);
+        std::string text = cat(message.substr(0, line_end), "Route: ", path, "\r\n",
+                               message.substr(line_end));
+        std::memcpy(routed, text.data(), text.size());
+        message = std::string_view(routed, text.size());
+    }
+    if (!send_on_flow(*flow, message)) {
         ++counts_.call_not_sent;
         return;
     }

@@ -52,7 +52,16 @@ struct Plan {
     // Calls/s per shard while calls run (0: none).
     double call_rate_per_shard = 0;
     bool calls_enabled = false;
+    // --call-route path: the Path of each UA's flow 0, published once by the
+    // owning shard (bytes first, then the size with release) and read by
+    // callers on any shard (size with acquire). Empty otherwise.
+    std::unique_ptr<char[]> paths;
+    std::unique_ptr<std::atomic<uint8_t>[]> path_sizes;  // 0: not known yet
 };
+
+// Bytes of one stored Path value; a longer one is not stored (calls to that
+// UA are then "not sent").
+inline constexpr uint32_t kPathSizeMax = 255;
 
 // Cumulative counters of a shard (plain integers: written by the shard, read
 // by the main thread only through a Sample copied under the sample lock).
@@ -111,6 +120,7 @@ public:
     // valid once registration_settled().
     Time first_start() const { return first_start_; }
     Time settled_at() const { return settled_at_; }
+    uint64_t settled_register_ok() const { return settled_register_ok_; }
 
     // ---- After run() returned ----
     const Counts& counts() const { return counts_; }
@@ -150,6 +160,7 @@ private:
     void on_message(FlowIo& flow, std::string_view bytes, const sockaddr_in* from, Time now);
     void on_response(FlowIo& flow, const sip::Message& m, Time now);
     void on_request(FlowIo& flow, const sip::Message& m, const sockaddr_in* from, Time now);
+    void publish_path(const FlowIo& flow, const sip::Message& m);
     void answer(FlowIo& flow, const sip::Message& m, uint16_t status, std::string_view reason,
                 const sockaddr_in* from);
     void on_stun(FlowIo& flow, std::string_view bytes, Time now);
@@ -208,6 +219,7 @@ private:
     std::vector<std::unique_ptr<Sample>> outbox_;  // guarded by sample_mutex_
     Time first_start_ = Time::max();
     Time settled_at_{};  // written before settled_ is released
+    uint64_t settled_register_ok_ = 0;  // REGISTER 2xx when the shard settled
     std::atomic<bool> settled_{false};
     std::atomic<bool> finished_{false};
     fe::ua::ActionList actions_;
