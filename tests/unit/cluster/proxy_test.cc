@@ -1,0 +1,461 @@
+// Checks cluster::HomeProxy end to end on the embedded store, a fake
+// EdgeSender that records every request (and can say a flow is gone or the
+// target is bad) and an injected clock driving a timer wheel: bindings
+// registered in the store in, branch request bytes and upstream response bytes
+// out. Covers forking per instance (OB-AUTH-01), flow retries on 430 and on a
+// gone flow (OB-AUTH-02, OB-430-02/04), no retry after 486 (OB-AUTH-03), the
+// Route / Request-URI of a branch (OB-AUTH-04), freshest flow first
+// (OB-AUTH-08), no 430 upstream (OB-430-03), CANCEL both ways, the ACK of a
+// non-2xx, retransmissions, 404 / 480 / 503 and legacy bindings.
+#include "cluster/proxy.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/sip/response.h"
+#include "core/syntax/via.h"
+#include "state/embedded_store.h"
+
+namespace fe::cluster {
+namespace {
+
+const Time kT0 = Time{} + hours(1);
+constexpr std::string_view kAor = "sip:bob@example.com";
+constexpr std::string_view kInstance1 = "<urn:uuid:00000000-0000-1000-8000-000000000001>";
+constexpr std::string_view kInstance2 = "<urn:uuid:00000000-0000-1000-8000-000000000002>";
+
+struct SentRequest {
+    std::string bytes;
+    std::string route_uri;
+};
+
+class FakeSender final : public EdgeSender {
+public:
+    SendStatus send_request(std::span<const std::string_view> parts,
+                            std::string_view route_uri) override {
+        std::string bytes;
+        for (std::string_view p : parts) {
+            bytes += p;
+        }
+        sent.push_back({bytes, std::string(route_uri)});
+        const auto it = status_by_route.find(std::string(route_uri));
+        return it == status_by_route.end() ? SendStatus::kSent : it->second;
+    }
+
+    std::vector<SentRequest> sent;
+    std::map<std::string, SendStatus> status_by_route;
+};
+
+// One registered flow of bob.
+struct Reg {
+    std::string_view instance;
+    uint32_t reg_id = 0;
+    std::string contact_uri;
+    std::string path;  // empty: a binding without Path
+    Time at = kT0;
+};
+
+std::string field(const std::string& message, std::string_view name) {
+    const std::string key = "\r\n" + std::string(name) + ": ";
+    const size_t at = message.find(key);
+    if (at == std::string::npos) {
+        return {};
+    }
+    const size_t begin = at + key.size();
+    return message.substr(begin, message.find("\r\n", begin) - begin);
+}
+
+std::string first_line(const std::string& m) { return m.substr(0, m.find("\r\n")); }
+
+std::string top_branch(const std::string& message) {
+    sip::Message m;
+    EXPECT_EQ(m.parse(message), sip::ParseError::kOk);
+    syntax::Via via;
+    EXPECT_EQ(syntax::parse_via(*m.list(sip::HeaderId::kVia).begin(), via), syntax::Error::kOk);
+    return std::string(via.branch);
+}
+
+std::string make_request(std::string_view method, std::string_view uri, uint32_t cseq = 1,
+                         std::string_view via_branch = "z9hG4bK-caller1") {
+    return std::string(method) + " " + std::string(uri) + " SIP/2.0\r\n" +
+           "Via: SIP/2.0/TCP 192.0.2.9:5070;branch=" + std::string(via_branch) + "\r\n" +
+           "Max-Forwards: 70\r\n"
+           "From: <sip:carol@example.com>;tag=c1\r\n"
+           "To: <sip:bob@example.com>\r\n"
+           "Call-ID: call-1@192.0.2.9\r\n"
+           "CSeq: " + std::to_string(cseq) + " " + std::string(method) + "\r\n"
+           "Contact: <sip:carol@192.0.2.9:5070;transport=tcp>\r\n"
+           "Content-Length: 0\r\n\r\n";
+}
+
+// A response from the callee to a request the proxy sent (all its Vias).
+std::string response_to(const std::string& request, uint16_t status) {
+    sip::Message m;
+    EXPECT_EQ(m.parse(request), sip::ParseError::kOk);
+    char buf[8192];
+    sip::Writer w(buf, sizeof(buf));
+    const sip::ResponseSpec spec{.status_code = status, .to_tag = "callee"};
+    EXPECT_EQ(sip::build_response(m, spec, w), sip::BuildError::kOk);
+    return std::string(w.view());
+}
+
+class HomeProxyTest : public ::testing::Test {
+protected:
+    HomeProxyTest() : wheel_(kT0, milliseconds(1)) { make_proxy(HomeProxyConfig{}); }
+
+    void make_proxy(HomeProxyConfig config) {
+        config.via_host = "proxy.example.com";
+        config.udp_port = 5060;
+        config.tcp_port = 5061;
+        config.branch_secret = {1, 2};
+        config.proxy.timers.trying_delay = Duration::zero();  // 100 Trying at once
+        proxy_ = std::make_unique<HomeProxy>(
+            store_, sender_, [this]() -> time::TimerWheel& { return wheel_; }, config);
+    }
+
+    void add(const Reg& reg, uint32_t cseq) {
+        const std::string_view path[] = {reg.path};
+        const state::BindingUpdate b{.action = state::BindingAction::kUpsert,
+                                     .instance_key = reg.instance,
+                                     .reg_id = reg.reg_id,
+                                     .contact_key = reg.contact_uri,
+                                     .contact = reg.contact_uri,
+                                     .contact_uri = reg.contact_uri,
+                                     .expires_in = seconds(3600)};
+        const state::RegisterUpdate update{
+            .aor_key = kAor,
+            .call_id = "reg-call",
+            .cseq = cseq,
+            .path = reg.path.empty() ? std::span<const std::string_view>()
+                                     : std::span<const std::string_view>(path),
+            .flow_token = {},
+            .node_id = 1,
+            .bindings = std::span<const state::BindingUpdate>(&b, 1)};
+        bool ok = false;
+        store_.apply(update, reg.at, [&](state::StoreStatus s, const state::AorView&) {
+            ok = s == state::StoreStatus::kOk;
+        });
+        ASSERT_TRUE(ok);
+    }
+
+    // Hands `bytes` to the proxy as a request from the caller's TCP flow.
+    void request(const std::string& bytes, Time now = kT0) {
+        sip::Message m;
+        ASSERT_EQ(m.parse(bytes), sip::ParseError::kOk);
+        RequestFlow flow;
+        flow.transport = Transport::kTcp;
+        flow.flow_token = "CALLERTOKEN";
+        proxy_->handle_request(m, flow, now, [this](std::string_view r) {
+            upstream_.emplace_back(r);
+        });
+    }
+
+    void respond(const std::string& bytes, Time now = kT0) {
+        sip::Message m;
+        ASSERT_EQ(m.parse(bytes), sip::ParseError::kOk);
+        proxy_->handle_response(m, now);
+    }
+
+    void advance(Time now) { (void)wheel_.advance(now); }
+
+    std::vector<std::string> upstream_status_lines() const {
+        std::vector<std::string> out;
+        for (const std::string& r : upstream_) {
+            out.push_back(first_line(r));
+        }
+        return out;
+    }
+
+    state::EmbeddedStore store_;
+    FakeSender sender_;
+    time::TimerWheel wheel_;
+    std::unique_ptr<HomeProxy> proxy_;
+    std::vector<std::string> upstream_;
+};
+
+const Reg kFlowA1{kInstance1, 1, "sip:bob@192.0.2.1:5062;transport=tcp;ob",
+                  "<sip:TOKA1@edge.example.com;transport=tcp;lr;ob>", kT0 - seconds(20)};
+const Reg kFlowA2{kInstance1, 2, "sip:bob@192.0.2.1:5063;transport=tcp;ob",
+                  "<sip:TOKA2@edge.example.com;transport=tcp;lr;ob>", kT0 - seconds(10)};
+const Reg kFlowB1{kInstance2, 1, "sip:bob@192.0.2.2:5062;transport=tcp;ob",
+                  "<sip:TOKB1@edge.example.com;transport=tcp;lr;ob>", kT0 - seconds(5)};
+
+// covers OB-AUTH-01, OB-AUTH-04
+TEST_F(HomeProxyTest, ForksOneBranchPerInstanceWithPathRouteAndContactUri) {
+    add(kFlowA1, 1);
+    add(kFlowA2, 2);
+    add(kFlowB1, 3);
+    request(make_request("INVITE", kAor));
+    // Two instances: two branches, not three (A's two flows are one instance).
+    ASSERT_EQ(sender_.sent.size(), 2u);
+    std::map<std::string, std::string> by_route;
+    for (const SentRequest& s : sender_.sent) {
+        by_route[s.route_uri] = s.bytes;
+    }
+    ASSERT_EQ(by_route.count("sip:TOKA2@edge.example.com;transport=tcp;lr;ob"), 1u);
+    ASSERT_EQ(by_route.count("sip:TOKB1@edge.example.com;transport=tcp;lr;ob"), 1u);
+    const std::string& a = by_route["sip:TOKA2@edge.example.com;transport=tcp;lr;ob"];
+    EXPECT_EQ(first_line(a), "INVITE sip:bob@192.0.2.1:5063;transport=tcp;ob SIP/2.0");
+    EXPECT_EQ(field(a, "Route"), "<sip:TOKA2@edge.example.com;transport=tcp;lr;ob>");
+    EXPECT_EQ(field(a, "Max-Forwards"), "69");
+    // Our Via on top, TCP (the flow's transport) with our TCP port; the
+    // caller's Via below it.
+    EXPECT_EQ(field(a, "Via").rfind("SIP/2.0/TCP proxy.example.com:5061;branch=z9hG4bK-fe", 0),
+              0u);
+    EXPECT_NE(a.find("Via: SIP/2.0/TCP 192.0.2.9:5070;branch=z9hG4bK-caller1\r\n"),
+              std::string::npos);
+    EXPECT_NE(top_branch(sender_.sent[0].bytes), top_branch(sender_.sent[1].bytes));
+    // 100 Trying at once (trying_delay 0), nothing else yet.
+    EXPECT_EQ(upstream_status_lines(), std::vector<std::string>{"SIP/2.0 100 Trying"});
+}
+
+// covers OB-AUTH-01
+TEST_F(HomeProxyTest, FirstTwoHundredWinsAndTheOtherBranchIsCancelled) {
+    add(kFlowA1, 1);
+    add(kFlowB1, 2);
+    request(make_request("INVITE", kAor));
+    ASSERT_EQ(sender_.sent.size(), 2u);
+    const std::string to_a = sender_.sent[0].route_uri.find("TOKA1") != std::string::npos
+                                 ? sender_.sent[0].bytes
+                                 : sender_.sent[1].bytes;
+    const std::string to_b = to_a == sender_.sent[0].bytes ? sender_.sent[1].bytes
+                                                           : sender_.sent[0].bytes;
+    respond(response_to(to_a, 180));
+    respond(response_to(to_b, 180));
+    respond(response_to(to_b, 200));
+    ASSERT_EQ(upstream_.size(), 4u);
+    EXPECT_EQ(first_line(upstream_[1]), "SIP/2.0 180 Ringing");
+    EXPECT_EQ(first_line(upstream_[3]), "SIP/2.0 200 OK");
+    // Upstream sees the caller's Via only (ours removed, §16.7 step 3).
+    EXPECT_EQ(field(upstream_[3], "Via"), "SIP/2.0/TCP 192.0.2.9:5070;branch=z9hG4bK-caller1");
+    EXPECT_EQ(upstream_[3].find("z9hG4bK-fe"), std::string::npos);
+    // A CANCEL for A's branch, on A's flow, with A's branch id (§9.1).
+    ASSERT_EQ(sender_.sent.size(), 3u);
+    const SentRequest& cancel = sender_.sent[2];
+    EXPECT_EQ(first_line(cancel.bytes), "CANCEL sip:bob@192.0.2.1:5062;transport=tcp;ob SIP/2.0");
+    EXPECT_EQ(cancel.route_uri, "sip:TOKA1@edge.example.com;transport=tcp;lr;ob");
+    EXPECT_EQ(top_branch(cancel.bytes), top_branch(to_a));
+    // A answers the CANCEL and 487s the INVITE: ACKed downstream, never upstream.
+    respond(response_to(cancel.bytes, 200));
+    respond(response_to(to_a, 487));
+    ASSERT_EQ(sender_.sent.size(), 4u);
+    EXPECT_EQ(first_line(sender_.sent[3].bytes),
+              "ACK sip:bob@192.0.2.1:5062;transport=tcp;ob SIP/2.0");
+    EXPECT_EQ(upstream_.size(), 4u);
+    EXPECT_EQ(proxy_->live_call_count(), 0u);
+}
+
+// covers OB-AUTH-02, OB-430-02, OB-AUTH-08
+TEST_F(HomeProxyTest, GoneFlowMovesTheRequestToTheInstancesNextFlow) {
+    add(kFlowA1, 1);
+    add(kFlowA2, 2);
+    sender_.status_by_route["sip:TOKA2@edge.example.com;transport=tcp;lr;ob"] =
+        EdgeSender::SendStatus::kFlowGone;
+    request(make_request("INVITE", kAor));
+    // The freshest flow (A2) first; the edge says it is gone; then A1.
+    ASSERT_EQ(sender_.sent.size(), 2u);
+    EXPECT_EQ(sender_.sent[0].route_uri, "sip:TOKA2@edge.example.com;transport=tcp;lr;ob");
+    EXPECT_EQ(sender_.sent[1].route_uri, "sip:TOKA1@edge.example.com;transport=tcp;lr;ob");
+    EXPECT_EQ(first_line(sender_.sent[1].bytes),
+              "INVITE sip:bob@192.0.2.1:5062;transport=tcp;ob SIP/2.0");
+    EXPECT_NE(top_branch(sender_.sent[0].bytes), top_branch(sender_.sent[1].bytes));
+    EXPECT_EQ(proxy_->stats().flow_gone, 1u);
+    respond(response_to(sender_.sent[1].bytes, 200));
+    EXPECT_EQ(upstream_status_lines(),
+              (std::vector<std::string>{"SIP/2.0 100 Trying", "SIP/2.0 200 OK"}));
+}
+
+// covers OB-430-02, OB-430-03, OB-430-04
+TEST_F(HomeProxyTest, ReceivedFourThirtyTriesNextFlowAndNeverGoesUpstream) {
+    add(kFlowA1, 1);
+    add(kFlowA2, 2);
+    request(make_request("INVITE", kAor));
+    ASSERT_EQ(sender_.sent.size(), 1u);
+    respond(response_to(sender_.sent[0].bytes, 430));
+    // The other flow gets the INVITE, and the 430 is ACKed on its own branch.
+    ASSERT_EQ(sender_.sent.size(), 3u);
+    std::string invite;
+    std::string ack;
+    for (size_t i = 1; i < 3; ++i) {
+        (first_line(sender_.sent[i].bytes).starts_with("ACK ") ? ack : invite) =
+            sender_.sent[i].bytes;
+        if (sender_.sent[i].bytes == invite) {
+            EXPECT_EQ(sender_.sent[i].route_uri,
+                      "sip:TOKA1@edge.example.com;transport=tcp;lr;ob");
+        }
+    }
+    EXPECT_EQ(first_line(invite), "INVITE sip:bob@192.0.2.1:5062;transport=tcp;ob SIP/2.0");
+    EXPECT_EQ(top_branch(ack), top_branch(sender_.sent[0].bytes));
+    // The last flow fails too: the caller gets 480, never a 430.
+    respond(response_to(invite, 430));
+    EXPECT_EQ(upstream_status_lines(),
+              (std::vector<std::string>{"SIP/2.0 100 Trying", "SIP/2.0 480 Temporarily Unavailable"}));
+}
+
+// covers OB-AUTH-03
+TEST_F(HomeProxyTest, BusyHereFromAnInstanceIsNotRetriedOnItsOtherFlow) {
+    add(kFlowA1, 1);
+    add(kFlowA2, 2);
+    request(make_request("INVITE", kAor));
+    ASSERT_EQ(sender_.sent.size(), 1u);
+    respond(response_to(sender_.sent[0].bytes, 486));
+    // Only the ACK of the 486 follows; no INVITE on A1.
+    ASSERT_EQ(sender_.sent.size(), 2u);
+    EXPECT_EQ(first_line(sender_.sent[1].bytes).substr(0, 4), "ACK ");
+    EXPECT_EQ(upstream_status_lines(),
+              (std::vector<std::string>{"SIP/2.0 100 Trying", "SIP/2.0 486 Busy Here"}));
+}
+
+// covers OB-AUTH-03 (408 is one of the two codes that allow a retry)
+TEST_F(HomeProxyTest, TimeoutOnOneFlowTriesTheNext) {
+    add(kFlowA1, 1);
+    add(kFlowA2, 2);
+    request(make_request("MESSAGE", kAor));
+    ASSERT_EQ(sender_.sent.size(), 1u);
+    // No answer over TCP: Timer F (64*T1 = 32 s) gives a 408: next flow.
+    advance(kT0 + seconds(33));
+    ASSERT_EQ(sender_.sent.size(), 2u);
+    EXPECT_EQ(sender_.sent[1].route_uri, "sip:TOKA1@edge.example.com;transport=tcp;lr;ob");
+    respond(response_to(sender_.sent[1].bytes, 200), kT0 + seconds(34));
+    EXPECT_EQ(upstream_status_lines(), std::vector<std::string>{"SIP/2.0 200 OK"});
+}
+
+TEST_F(HomeProxyTest, NoBindingGetsFourEightyAndForeignDomainFourOhFour) {
+    request(make_request("INVITE", kAor));
+    EXPECT_TRUE(sender_.sent.empty());
+    ASSERT_EQ(upstream_.size(), 2u);
+    EXPECT_EQ(first_line(upstream_[1]), "SIP/2.0 480 Temporarily Unavailable");
+    // A generated final gets our To tag.
+    EXPECT_NE(field(upstream_[1], "To").find(";tag=fe"), std::string::npos);
+    EXPECT_EQ(proxy_->stats().no_bindings, 1u);
+    // The INVITE server transaction waits for the ACK of its non-2xx (Timer H).
+    EXPECT_EQ(proxy_->live_call_count(), 1u);
+    request(make_request("ACK", kAor));
+    EXPECT_EQ(proxy_->live_call_count(), 0u);
+
+    HomeProxyConfig config;
+    config.domains = {"example.com"};
+    make_proxy(config);
+    upstream_.clear();
+    request(make_request("INVITE", "sip:bob@example.org", 1, "z9hG4bK-other"));
+    EXPECT_EQ(upstream_status_lines(), std::vector<std::string>{"SIP/2.0 404 Not Found"});
+    EXPECT_EQ(proxy_->stats().not_found, 1u);
+}
+
+TEST_F(HomeProxyTest, CancelFromUpstreamAnswersTwoHundredCancelsDownAndSendsFourEightySeven) {
+    add(kFlowA1, 1);
+    request(make_request("INVITE", kAor));
+    ASSERT_EQ(sender_.sent.size(), 1u);
+    const std::string invite = sender_.sent[0].bytes;
+    // Before any provisional the CANCEL is held (§9.1).
+    request(make_request("CANCEL", kAor));
+    ASSERT_EQ(upstream_.size(), 2u);
+    EXPECT_EQ(first_line(upstream_[1]), "SIP/2.0 200 OK");
+    EXPECT_EQ(field(upstream_[1], "CSeq"), "1 CANCEL");
+    EXPECT_EQ(sender_.sent.size(), 1u);
+    respond(response_to(invite, 180));
+    ASSERT_EQ(sender_.sent.size(), 2u);
+    EXPECT_EQ(first_line(sender_.sent[1].bytes), "CANCEL sip:bob@192.0.2.1:5062;transport=tcp;ob SIP/2.0");
+    EXPECT_EQ(top_branch(sender_.sent[1].bytes), top_branch(invite));
+    // §16.10: the caller's final is the callee's 487, forwarded (the 180
+    // before it too: no final had gone up).
+    respond(response_to(sender_.sent[1].bytes, 200));
+    respond(response_to(invite, 487));
+    EXPECT_EQ(upstream_status_lines(),
+              (std::vector<std::string>{"SIP/2.0 100 Trying", "SIP/2.0 200 OK",
+                                        "SIP/2.0 180 Ringing", "SIP/2.0 487 Request Terminated"}));
+    EXPECT_EQ(field(upstream_[3], "CSeq"), "1 INVITE");
+    // The callee's 487 was ACKed hop by hop; the caller's ACK of ours is absorbed.
+    EXPECT_EQ(first_line(sender_.sent.back().bytes).substr(0, 4), "ACK ");
+    request(make_request("ACK", kAor));
+    EXPECT_EQ(proxy_->stats().acks_absorbed, 1u);
+    EXPECT_EQ(upstream_.size(), 4u);
+    EXPECT_EQ(proxy_->live_call_count(), 0u);
+}
+
+TEST_F(HomeProxyTest, CancelWhileNoBranchRespondedEndsWithGeneratedFourEightySeven) {
+    add(kFlowA1, 1);
+    request(make_request("INVITE", kAor));
+    request(make_request("CANCEL", kAor));
+    // The held CANCEL never goes out (§9.1); the INVITE's Timer B (64*T1)
+    // ends the branch and the caller gets a generated 487, not a 408.
+    advance(kT0 + seconds(31));
+    EXPECT_EQ(upstream_.size(), 2u);
+    advance(kT0 + seconds(33));
+    EXPECT_EQ(sender_.sent.size(), 1u);
+    ASSERT_EQ(upstream_.size(), 3u);
+    EXPECT_EQ(first_line(upstream_[2]), "SIP/2.0 487 Request Terminated");
+}
+
+TEST_F(HomeProxyTest, CancelMatchingNothingGetsFourEightyOne) {
+    request(make_request("CANCEL", kAor));
+    EXPECT_EQ(upstream_status_lines(),
+              std::vector<std::string>{"SIP/2.0 481 Call/Transaction Does Not Exist"});
+}
+
+TEST_F(HomeProxyTest, RetransmittedInviteIsNotForkedAgain) {
+    add(kFlowA1, 1);
+    request(make_request("INVITE", kAor));
+    request(make_request("INVITE", kAor));
+    EXPECT_EQ(sender_.sent.size(), 1u);
+    EXPECT_EQ(proxy_->stats().retransmissions, 1u);
+    // The retransmission got the last response again.
+    EXPECT_EQ(upstream_status_lines(),
+              (std::vector<std::string>{"SIP/2.0 100 Trying", "SIP/2.0 100 Trying"}));
+}
+
+TEST_F(HomeProxyTest, FullCallPoolGetsFiveOhThree) {
+    HomeProxyConfig config;
+    config.call_count_max = 1;
+    make_proxy(config);
+    add(kFlowA1, 1);
+    request(make_request("INVITE", kAor));
+    request(make_request("INVITE", kAor, 1, "z9hG4bK-second"));
+    ASSERT_EQ(upstream_.size(), 2u);
+    EXPECT_EQ(first_line(upstream_[1]), "SIP/2.0 503 Proxy Overloaded");
+    EXPECT_EQ(proxy_->stats().overload, 1u);
+}
+
+TEST_F(HomeProxyTest, LegacyBindingIsSentToItsContact) {
+    add(Reg{{}, 0, "sip:bob@192.0.2.7:5090", {}, kT0}, 1);
+    request(make_request("MESSAGE", kAor));
+    ASSERT_EQ(sender_.sent.size(), 1u);
+    EXPECT_EQ(sender_.sent[0].route_uri, "sip:bob@192.0.2.7:5090");
+    EXPECT_EQ(first_line(sender_.sent[0].bytes), "MESSAGE sip:bob@192.0.2.7:5090 SIP/2.0");
+    EXPECT_EQ(field(sender_.sent[0].bytes, "Route"), "");
+    // No transport parameter: UDP, our UDP port in the Via.
+    EXPECT_EQ(field(sender_.sent[0].bytes, "Via").rfind("SIP/2.0/UDP proxy.example.com:5060;", 0),
+              0u);
+    respond(response_to(sender_.sent[0].bytes, 200));
+    EXPECT_EQ(upstream_status_lines(), std::vector<std::string>{"SIP/2.0 200 OK"});
+}
+
+TEST_F(HomeProxyTest, UdpBranchIsRetransmittedUntilAnswered) {
+    add(Reg{{}, 0, "sip:bob@192.0.2.7:5090", {}, kT0}, 1);
+    request(make_request("MESSAGE", kAor));
+    ASSERT_EQ(sender_.sent.size(), 1u);
+    advance(kT0 + milliseconds(501));  // Timer E = T1
+    ASSERT_EQ(sender_.sent.size(), 2u);
+    EXPECT_EQ(sender_.sent[1].bytes, sender_.sent[0].bytes);
+}
+
+TEST_F(HomeProxyTest, ResponsesWithForeignOrForgedBranchesAreDropped) {
+    add(kFlowA1, 1);
+    request(make_request("INVITE", kAor));
+    ASSERT_EQ(sender_.sent.size(), 1u);
+    std::string forged = response_to(sender_.sent[0].bytes, 200);
+    const std::string branch = top_branch(sender_.sent[0].bytes);
+    std::string other = branch;
+    other[12] = other[12] == '0' ? '1' : '0';  // a hash digit
+    forged.replace(forged.find(branch), branch.size(), other);
+    respond(forged);
+    EXPECT_EQ(proxy_->stats().responses_unmatched, 1u);
+    EXPECT_EQ(upstream_.size(), 1u);  // the 100 only
+}
+
+}  // namespace
+}  // namespace fe::cluster
