@@ -189,6 +189,9 @@ std::string read_exact(int fd, size_t size) {
     size_t got = 0;
     while (got < size) {
         const ssize_t n = recv(fd, out.data() + got, size - got, 0);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
         if (n <= 0) {
             break;
         }
@@ -205,6 +208,9 @@ bool reads_eof(int fd) {
         const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
         if (n == 0 || (n < 0 && errno == ECONNRESET)) {
             return true;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;  // io_uring task work (the probe's ring) can interrupt this thread
         }
         if (n < 0) {
             ADD_FAILURE() << "no EOF: " << strerror(errno);
@@ -445,7 +451,10 @@ TEST_F(WorkerTest, OutboundConnectSendsAndReceives) {
     item.words[1] = ntohs(address.sin_port);
     ASSERT_EQ(workers_->post(0, item), PostResult::kPosted);
     set_timeout(listener, 5000ms);
-    const int fd = accept(listener, nullptr, nullptr);
+    int fd = -1;
+    do {
+        fd = accept(listener, nullptr, nullptr);
+    } while (fd < 0 && errno == EINTR);
     ASSERT_GE(fd, 0);
     set_timeout(fd, 5000ms);
     EXPECT_EQ(read_exact(fd, 18), "hello from worker\n");
