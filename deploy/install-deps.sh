@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git python3
+  build-essential cmake ninja-build pkg-config git python3 python3-pytest
   clang libclang-rt-14-dev
   liburing-dev android-libboringssl-dev libabsl-dev libhiredis-dev
   libbenchmark-dev libgtest-dev libgmock-dev
