@@ -44,9 +44,11 @@ constexpr Duration kIdleWaitMax = milliseconds(50);
 constexpr uint16_t kTcpNominalPort = 5060;
 // Via lines copied into a response; more than this and the request is dropped.
 constexpr uint32_t kViaCountMax = 16;
-// Per-ring direct descriptors: below RLIMIT_NOFILE (20000) with room for the
-// UDP sockets and the process's own files.
+// TCP flows per ring, and the ring's file table: below RLIMIT_NOFILE (20000).
+// The table has spare slots beyond the flows because a cut connection's slot
+// is freed only after its close completes, while the flow reconnects at once.
 constexpr uint32_t kConnectionsPerRingMax = 19000;
+constexpr uint32_t kConnectionTableSizeMax = 19900;
 
 thread_local Shard* t_shard = nullptr;
 
@@ -194,7 +196,8 @@ absl::Status Shard::init() {
                 "shard ", index_, " would hold ", flow_count, " TCP flows, more than ",
                 kConnectionsPerRingMax, " per ring: raise --threads"));
         }
-        config.connection_count_max = std::max<uint32_t>(flow_count, 1);
+        config.connection_count_max =
+            std::min<uint32_t>(flow_count * 2 + 64, kConnectionTableSizeMax);
     } else {
         FE_RETURN_IF_ERROR(open_udp_sockets(udp_fds));
     }
