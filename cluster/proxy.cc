@@ -25,21 +25,25 @@ namespace {
 
 // Branch id layout (27 bytes, kBranchIdSizeMax):
 //
-//   z9hG4bK-fe  HHHHHHHHHHHH  SSSS  B
-//   10 bytes    12 hex        4 hex 1 hex
-//   prefix      branch_hash   slot  branch index
+//   z9hG4bK-fe  WW      HHHHHHHHHHH  SSS    B
+//   10 bytes    2 hex   11 hex       3 hex  1 hex
+//   prefix      worker  branch_hash  slot   branch index
 //
-// The prefix is the edge's test for "our Via" (sip_worker.cc); the hash is the
-// low 48 bits of outbound::branch_hash() of the received request, which a
-// response must echo to reach the call in `slot`.
+// The prefix is the edge's test for "our Via" (sip_worker.cc); the worker
+// tells the edge which worker's proxy holds the call (a response may come in
+// on any worker's socket); the hash is the low 44 bits of
+// outbound::branch_hash() of the received request, which a response must
+// echo to reach the call in `slot`.
 constexpr std::string_view kBranchPrefix = "z9hG4bK-fe";
-constexpr size_t kHashDigitCount = 12;
-constexpr size_t kSlotDigitCount = 4;
-constexpr size_t kBranchIdSize = kBranchPrefix.size() + kHashDigitCount + kSlotDigitCount + 1;
+constexpr size_t kHashDigitCount = 11;
+constexpr size_t kWorkerDigitCount = 2;
+constexpr size_t kSlotDigitCount = 3;
+constexpr size_t kBranchIdSize =
+    kBranchPrefix.size() + kHashDigitCount + kWorkerDigitCount + kSlotDigitCount + 1;
 constexpr uint64_t kHashMask = (uint64_t{1} << (4 * kHashDigitCount)) - 1;
 static_assert(kBranchIdSize <= outbound::kBranchIdSizeMax, "add_branch_edits refuses longer ids");
 static_assert(outbound::kBranchCountMax <= 16, "the branch index is one hex digit");
-static_assert(kProxyCallCountMax <= (1u << (4 * kSlotDigitCount)), "the slot is 4 hex digits");
+static_assert(kProxyCallCountMax <= (1u << (4 * kSlotDigitCount)), "the slot is 3 hex digits");
 
 constexpr char kHex[] = "0123456789abcdef";
 
@@ -70,14 +74,43 @@ struct BranchText {
     std::string_view view() const { return std::string_view(bytes.data(), bytes.size()); }
 };
 
-BranchText make_branch(uint64_t hash, uint32_t slot, uint8_t branch_index) {
+BranchText make_branch(uint8_t worker_index, uint64_t hash, uint32_t slot, uint8_t branch_index) {
     BranchText t;
     std::copy(kBranchPrefix.begin(), kBranchPrefix.end(), t.bytes.begin());
     char* p = t.bytes.data() + kBranchPrefix.size();
+    write_hex(worker_index, kWorkerDigitCount, p);
+    p += kWorkerDigitCount;
     write_hex(hash & kHashMask, kHashDigitCount, p);
     write_hex(slot, kSlotDigitCount, p + kHashDigitCount);
     write_hex(branch_index, 1, p + kHashDigitCount + kSlotDigitCount);
     return t;
+}
+
+// The fields of one of our branch ids; nullopt for anything else.
+struct BranchFields {
+    uint32_t worker_index = 0;
+    uint64_t hash = 0;
+    uint32_t slot = 0;
+    uint8_t branch_index = 0;
+};
+
+std::optional<BranchFields> read_branch(std::string_view branch) {
+    if (branch.size() != kBranchIdSize || !branch.starts_with(kBranchPrefix)) {
+        return std::nullopt;
+    }
+    std::string_view digits = branch.substr(kBranchPrefix.size());
+    const std::optional<uint64_t> worker = read_hex(digits.substr(0, kWorkerDigitCount));
+    digits.remove_prefix(kWorkerDigitCount);
+    const std::optional<uint64_t> hash = read_hex(digits.substr(0, kHashDigitCount));
+    digits.remove_prefix(kHashDigitCount);
+    const std::optional<uint64_t> slot = read_hex(digits.substr(0, kSlotDigitCount));
+    digits.remove_prefix(kSlotDigitCount);
+    const std::optional<uint64_t> index = read_hex(digits);
+    if (!worker || !hash || !slot || !index) {
+        return std::nullopt;
+    }
+    return BranchFields{static_cast<uint32_t>(*worker), *hash, static_cast<uint32_t>(*slot),
+                        static_cast<uint8_t>(*index)};
 }
 
 // The upstream transaction key of RFC 3261 §17.2.3: the top Via's branch and
@@ -193,6 +226,7 @@ HomeProxy::HomeProxy(state::BindingStore& store, EdgeSender& sender,
     FE_ASSERT(config_.udp_port != 0 || config_.tcp_port != 0);
     FE_ASSERT(config_.call_count_max > 0);
     FE_ASSERT(config_.call_count_max <= kProxyCallCountMax);
+    static_assert(sizeof(config_.worker_index) == 1, "the worker index is 2 hex digits");
     FE_ASSERT(wheel_getter_ != nullptr);
     slots_.reserve(config_.call_count_max);
     free_.reserve(config_.call_count_max);
@@ -586,7 +620,7 @@ void HomeProxy::send_branch_request(Call& call, uint8_t branch_index, uint8_t ta
     w.append(":");
     w.append_u32(port);
     FE_ASSERT(!w.overflowed());  // our own config
-    const BranchText branch = make_branch(call.hash, call.slot, branch_index);
+    const BranchText branch = make_branch(config_.worker_index, call.hash, call.slot, branch_index);
 
     arena_->reset();
     sip::EditList edits(call.request, *arena_);
@@ -773,23 +807,17 @@ void HomeProxy::run_server(Call& call, const txn::ActionList& actions) {
 // ---- Responses from branches ------------------------------------------------
 
 HomeProxy::Call* HomeProxy::call_for_branch_id(std::string_view branch, uint8_t& branch_index) {
-    if (branch.size() != kBranchIdSize || !branch.starts_with(kBranchPrefix)) {
+    const std::optional<BranchFields> f = read_branch(branch);
+    if (!f || f->worker_index != config_.worker_index || f->slot >= slots_.size()) {
         return nullptr;
     }
-    const std::string_view digits = branch.substr(kBranchPrefix.size());
-    const std::optional<uint64_t> hash = read_hex(digits.substr(0, kHashDigitCount));
-    const std::optional<uint64_t> slot = read_hex(digits.substr(kHashDigitCount, kSlotDigitCount));
-    const std::optional<uint64_t> index = read_hex(digits.substr(kHashDigitCount + kSlotDigitCount));
-    if (!hash || !slot || !index || *slot >= slots_.size()) {
-        return nullptr;
-    }
-    Call& call = *slots_[*slot];
+    Call& call = *slots_[f->slot];
     // The hash proves the response is for this occupant of the slot.
-    if (!call.in_use || (call.hash & kHashMask) != *hash || call.proxy == std::nullopt ||
-        *index >= call.proxy->branch_count()) {
+    if (!call.in_use || (call.hash & kHashMask) != f->hash || call.proxy == std::nullopt ||
+        f->branch_index >= call.proxy->branch_count()) {
         return nullptr;
     }
-    branch_index = static_cast<uint8_t>(*index);
+    branch_index = f->branch_index;
     return &call;
 }
 
@@ -937,6 +965,14 @@ void HomeProxy::on_timer(Call& call, Time now) {
         }
     }
     settle(call);
+}
+
+std::optional<uint32_t> home_proxy_worker_of(std::string_view branch) {
+    const std::optional<BranchFields> f = read_branch(branch);
+    if (!f) {
+        return std::nullopt;
+    }
+    return f->worker_index;
 }
 
 std::unique_ptr<ProxyService> make_home_proxy(state::BindingStore& store, EdgeSender& sender,

@@ -36,9 +36,10 @@
 //   - A binding without Path (plain RFC 3261, or a UA registered directly)
 //     is sent to its Contact URI: route_uri = the contact URI.
 //
-// Branch ids. Ours look like "z9hG4bK-fe" + 16 hex + "." + slot + "." +
-// branch index: the "z9hG4bK-fe" prefix is what the edge checks before it
-// hands a response to handle_response(); the 16 hex digits are
+// Branch ids. Ours look like "z9hG4bK-fe" + worker (2 hex) + hash (10 hex) +
+// slot (4 hex) + branch index (1 hex), see proxy.cc: the "z9hG4bK-fe" prefix
+// is what the edge checks before it hands a response to handle_response(); the
+// worker says which worker's proxy holds the call; the hash is
 // outbound::branch_hash() of the request (keyed per node, not guessable), the
 // slot finds the call in O(1) and the hash proves the response belongs to it.
 //
@@ -52,6 +53,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,6 +83,9 @@ struct HomeProxyConfig {
     // Key of the branch id hashes; random per node at startup.
     outbound::BranchSecret branch_secret = {};
     uint32_t call_count_max = kProxyCallCountMax;
+    // The worker this proxy runs on; written into its branch ids so that the
+    // edge hands a response arriving on another worker's flow to this one.
+    uint8_t worker_index = 0;
 };
 
 // Counters of one worker's proxy; read on the worker's thread (or after it
@@ -195,6 +200,11 @@ private:
     std::unique_ptr<char[]> response_buffer_;
     HomeProxyStats stats_;
 };
+
+// The worker whose HomeProxy minted `branch` (a response's top Via branch);
+// nullopt when it is not one of our proxy branch ids. The edge uses it to
+// hand a response to the right worker's proxy.
+std::optional<uint32_t> home_proxy_worker_of(std::string_view branch);
 
 std::unique_ptr<ProxyService> make_home_proxy(state::BindingStore& store, EdgeSender& sender,
                                               HomeProxy::TimerWheelGetter timer_wheel,

@@ -457,5 +457,19 @@ TEST_F(HomeProxyTest, ResponsesWithForeignOrForgedBranchesAreDropped) {
     EXPECT_EQ(upstream_.size(), 1u);  // the 100 only
 }
 
+TEST_F(HomeProxyTest, BranchIdNamesTheWorkerWhoseProxyHoldsTheCall) {
+    HomeProxyConfig config;
+    config.worker_index = 0xa7;
+    make_proxy(config);
+    add(kFlowA1, 1);
+    request(make_request("INVITE", kAor));
+    ASSERT_EQ(sender_.sent.size(), 1u);
+    const std::string branch = top_branch(sender_.sent[0].bytes);
+    EXPECT_EQ(branch.size(), 27u);
+    EXPECT_EQ(home_proxy_worker_of(branch), std::optional<uint32_t>(0xa7));
+    EXPECT_EQ(home_proxy_worker_of("z9hG4bK-caller1"), std::nullopt);
+    EXPECT_EQ(home_proxy_worker_of("z9hG4bK-fe0123456789x"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace fe::cluster
