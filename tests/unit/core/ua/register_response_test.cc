@@ -27,7 +27,7 @@ std::string response(std::string_view status_line, std::string_view headers) {
 }
 
 TEST(RegisterResponseTest, OkTakesOurContactsExpiresAmongOthers) {
-    // covers OB-REG-05 (Require: outbound and Flow-Timer in the 2xx)
+    // covers OB-KA-01 (the Flow-Timer of the 2xx is read for the keep-alive interval)
     const RegisterResponse r = read(response(
         "SIP/2.0 200 OK",
         "Require: outbound\r\nFlow-Timer: 90\r\nExpires: 3600\r\n"
