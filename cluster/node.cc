@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "cluster/proxy.h"
 #include "cluster/registrar.h"
 #include "core/base/assert.h"
 #include "core/base/status.h"
@@ -187,6 +188,26 @@ absl::Status Node::start() {
         }
         handlers_.push_back(std::make_unique<SipWorker>(i, context_, registrar, nullptr));
         handlers.push_back(handlers_.back().get());
+    }
+    if (config_.has_role(Role::kProxy) && store_ != nullptr) {
+        HomeProxyConfig proxy_config;
+        proxy_config.domains = config_.domains;
+        proxy_config.via_host = context_.advertise_host;
+        proxy_config.udp_port = context_.udp_port;
+        proxy_config.tcp_port = context_.tcp_port;
+        if (RAND_bytes(reinterpret_cast<uint8_t*>(&proxy_config.branch_secret),
+                       sizeof(proxy_config.branch_secret)) != 1) {
+            return absl::InternalError("flowedge: RAND_bytes failed");
+        }
+        for (uint32_t i = 0; i < worker_count; ++i) {
+            // The wheel exists once the workers start, before any message.
+            proxy_config.worker_index = static_cast<uint8_t>(i);
+            proxies_.push_back(make_home_proxy(
+                *store_, *handlers_[i],
+                [this, i]() -> time::TimerWheel& { return workers_->worker(i).timer_wheel(); },
+                proxy_config));
+            handlers_[i]->set_proxy(proxies_.back().get());
+        }
     }
     workers_ = std::make_unique<net::Workers>(workers_config, handlers);
     if (absl::Status s = workers_->start(); !s.ok()) {

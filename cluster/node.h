@@ -68,6 +68,7 @@ private:
     outbound::RegistrarConfig registrar_config_;
     std::unique_ptr<state::BindingStore> store_;
     std::vector<std::unique_ptr<RegistrarService>> registrars_;
+    std::vector<std::unique_ptr<ProxyService>> proxies_;
     std::vector<std::unique_ptr<SipWorker>> handlers_;
     std::unique_ptr<net::Workers> workers_;
     bool stopped_ = false;

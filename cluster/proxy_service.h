@@ -68,8 +68,9 @@ public:
 
 class ProxyService {
 public:
-    // Called at most once per handle_request(), on the same worker thread,
-    // inside the call or later. `response` is the complete response message,
+    // Called once per upstream response of a handle_request() (provisional,
+    // final, a retransmitted final), on the same worker thread, inside the
+    // call or later. `response` is the complete response message,
     // valid only during the call; it goes back over the request's flow.
     using Respond = absl::AnyInvocable<void(std::string_view response)>;
 

@@ -1,5 +1,7 @@
 #include "cluster/sip_worker.h"
 
+#include "cluster/proxy.h"
+
 #include <cstring>
 #include <utility>
 
@@ -9,6 +11,8 @@
 #include "core/stun/message.h"
 #include "core/stun/server.h"
 #include "core/syntax/contact.h"
+#include "core/syntax/host.h"
+#include "core/syntax/uri.h"
 #include "core/syntax/values.h"
 #include "core/syntax/via.h"
 #include "state/binding_store.h"
@@ -39,6 +43,9 @@ struct SipWorker::Delivery {
     uint32_t flow_timer_s = 0;
     // Sent to reply_to when the target flow is gone (a 430), if not empty.
     std::string failure;
+    // A request of this worker's proxy role: when the target flow is gone the
+    // receiver answers it with a 430 that reaches the proxy (OB-430-02).
+    bool from_proxy = false;
     bool has_reply_to = false;
     token::Fields reply_to;
 };
@@ -680,11 +687,7 @@ void SipWorker::handle_response(const sip::Message& response, Time now) {
     }
     const std::optional<syntax::Param> fl = top.params.find("fl");
     if (!fl || !fl->has_value) {
-        if (proxy_ != nullptr) {
-            proxy_->handle_response(response, now);
-        } else {
-            stats_.responses_not_ours.add();
-        }
+        to_proxy_response(response, top.branch, now);
         return;
     }
     token::VerifyResult flow = token::verify(*context_.key_ring, fl->value);
@@ -727,6 +730,91 @@ void SipWorker::handle_response(const sip::Message& response, Time now) {
     }
 }
 
+// ---- The proxy role's sends ---------------------------------------------------
+
+// A response to a branch of a HomeProxy: the branch id names the worker whose
+// proxy holds the call, which may not be this one (the UA's flow can live on
+// any worker).
+void SipWorker::to_proxy_response(const sip::Message& response, std::string_view branch, Time now) {
+    const std::optional<uint32_t> owner = home_proxy_worker_of(branch);
+    if (owner && *owner != index_ && *owner < context_.worker_count) {
+        auto bytes = std::make_unique<std::string>(response.bytes());
+        net::MailboxItem item;
+        item.kind = kMailProxyResponse;
+        item.from_worker_index = index_;
+        item.words[0] = reinterpret_cast<uintptr_t>(bytes.get());
+        if (worker_->post(*owner, item) != net::PostResult::kPosted) {
+            stats_.deliveries_dropped.add();
+            return;
+        }
+        (void)bytes.release();  // the owner frees it
+        stats_.deliveries_posted.add();
+        return;
+    }
+    if (proxy_ == nullptr) {
+        stats_.responses_not_ours.add();
+        return;
+    }
+    proxy_->handle_response(response, now);
+}
+
+// The flow a proxy branch was posted to is gone on this worker: answer the
+// branch with 430 Flow Failed (RFC 5626 §5.3.1) so its proxy tries the
+// instance's next flow, wherever that proxy runs.
+void SipWorker::answer_proxy_branch_flow_gone(std::string_view request_bytes, Time now) {
+    sip::Message request;
+    if (request.parse(request_bytes) != sip::ParseError::kOk) {
+        return;
+    }
+    sip::Writer writer(response_buffer_.get(), kLocalResponseSizeMax);
+    const sip::ResponseSpec spec{.status_code = 430, .to_tag = "fe430"};
+    if (sip::build_response(request, spec, writer) != sip::BuildError::kOk) {
+        return;
+    }
+    sip::Message response;
+    if (response.parse(writer.view()) != sip::ParseError::kOk) {
+        return;
+    }
+    handle_response(response, now);
+}
+
+EdgeSender::SendStatus SipWorker::send_request(std::span<const std::string_view> parts,
+                                               std::string_view route_uri) {
+    syntax::Uri uri;
+    if (syntax::parse_uri(route_uri, uri) != syntax::Error::kOk || uri.is_tel()) {
+        return SendStatus::kBadTarget;
+    }
+    if (uri.has_user() && outbound::uri_is_ours(uri.host, uri.port, identity_)) {
+        token::VerifyResult flow = token::verify(*context_.key_ring, uri.user);
+        if (flow.status != token::VerifyStatus::kOk) {
+            return SendStatus::kBadTarget;
+        }
+        switch (deliver(flow.fields, parts, 0, {}, nullptr, FromProxy::kYes)) {
+            case DeliverResult::kSent:
+            case DeliverResult::kPosted:
+                stats_.route_incoming.add();
+                return SendStatus::kSent;
+            case DeliverResult::kGone:
+                stats_.route_flow_gone.add();
+                return SendStatus::kFlowGone;
+            case DeliverResult::kFailed:
+                return SendStatus::kBusy;
+        }
+    }
+    // A plain RFC 3261 binding: its Contact's address, over UDP.
+    std::optional<Endpoint> to = Endpoint::parse(syntax::host_address(uri.host));
+    const std::optional<Transport> transport = uri.transport();
+    if (!to || (transport && *transport != Transport::kUdp) || udp_socket_ports_.empty()) {
+        return SendStatus::kBadTarget;
+    }
+    to->port = uri.has_port() ? uri.port : 5060;
+    if (worker_->send_datagram(net::UdpSocketId{0}, *to, parts) != net::SendResult::kQueued) {
+        stats_.sends_failed.add();
+        return SendStatus::kBusy;
+    }
+    return SendStatus::kSent;
+}
+
 // ---- Flows and delivery -----------------------------------------------------
 
 token::Fields SipWorker::fields_of(const Source& source) const {
@@ -754,7 +842,7 @@ std::string_view SipWorker::mint_token(const token::Fields& fields, std::span<ch
 SipWorker::DeliverResult SipWorker::deliver(const token::Fields& target,
                                             std::span<const std::string_view> parts,
                                             uint32_t flow_timer_s, std::string_view failure,
-                                            const token::Fields* reply_to) {
+                                            const token::Fields* reply_to, FromProxy from_proxy) {
     if (target.node_id != context_.config->node_id ||
         target.worker_index >= context_.worker_count) {
         return DeliverResult::kGone;
@@ -774,6 +862,7 @@ SipWorker::DeliverResult SipWorker::deliver(const token::Fields& target,
     }
     delivery->flow_timer_s = flow_timer_s;
     delivery->failure = std::string(failure);
+    delivery->from_proxy = from_proxy == FromProxy::kYes;
     if (reply_to != nullptr) {
         delivery->has_reply_to = true;
         delivery->reply_to = *reply_to;
@@ -925,6 +1014,17 @@ void SipWorker::on_mailbox(net::Worker& worker, const net::MailboxItem& item, Ti
         }
         return;
     }
+    if (item.kind == kMailProxyResponse) {
+        std::unique_ptr<std::string> bytes(reinterpret_cast<std::string*>(item.words[0]));
+        stats_.deliveries_received.add();
+        sip::Message response;
+        if (proxy_ == nullptr || response.parse(*bytes) != sip::ParseError::kOk) {
+            stats_.responses_not_ours.add();
+            return;
+        }
+        proxy_->handle_response(response, now);
+        return;
+    }
     if (item.kind != kMailDelivery) {
         FE_BUG(true, "unknown mailbox item kind");
         return;
@@ -933,6 +1033,11 @@ void SipWorker::on_mailbox(net::Worker& worker, const net::MailboxItem& item, Ti
     stats_.deliveries_received.add();
     const std::string_view parts[] = {delivery->bytes};
     DeliverResult result = deliver_local(delivery->target, parts, delivery->flow_timer_s);
+    if (result == DeliverResult::kGone && delivery->from_proxy) {
+        stats_.route_flow_gone.add();
+        answer_proxy_branch_flow_gone(delivery->bytes, now);
+        return;
+    }
     if (result == DeliverResult::kGone && delivery->has_reply_to && !delivery->failure.empty()) {
         stats_.route_flow_gone.add();
         const std::string_view failure[] = {delivery->failure};

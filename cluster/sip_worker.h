@@ -105,7 +105,7 @@ struct alignas(net::kCacheLineSize) EdgeStats {
     net::Counter flows_table_full;
 };
 
-class SipWorker final : public net::Handler {
+class SipWorker final : public net::Handler, public EdgeSender {
 public:
     // `registrar` / `proxy` may be null (role absent or not built yet); they
     // are used only on this worker's thread and must outlive it.
@@ -118,6 +118,9 @@ public:
     // Mailbox item kinds.
     static constexpr uint32_t kMailStart = 1;     // arm the sweep timer (from the node)
     static constexpr uint32_t kMailDelivery = 2;  // words[0]: Delivery*, the receiver frees it
+    // words[0]: std::string* holding a response for this worker's HomeProxy
+    // (its branch id names this worker); the receiver frees it.
+    static constexpr uint32_t kMailProxyResponse = 3;
 
     void on_datagram(net::Worker& worker, net::UdpSocketId socket, const Endpoint& from,
                      std::string_view bytes, Time now) override;
@@ -129,6 +132,15 @@ public:
                               net::CloseReason reason, Time now) override;
     void on_mailbox(net::Worker& worker, const net::MailboxItem& item, Time now) override;
     void on_stop(net::Worker& worker, Time now) override;
+
+    // The proxy role's way out (cluster/proxy_service.h): a URI with one of
+    // our flow tokens goes down that flow (kFlowGone when it is gone on this
+    // worker); any other sip URI with an IP literal goes to host:port over UDP.
+    SendStatus send_request(std::span<const std::string_view> parts,
+                            std::string_view route_uri) override;
+    // Installs the proxy role once it is built (it needs this worker as its
+    // EdgeSender); before the worker runs.
+    void set_proxy(ProxyService* proxy) { proxy_ = proxy; }
 
     const EdgeStats& stats() const { return stats_; }
     // Live flows (this worker's thread, or after the worker stopped).
@@ -165,9 +177,12 @@ private:
     // Flows.
     token::Fields fields_of(const Source& source) const;
     std::string_view mint_token(const token::Fields& fields, std::span<char> out);
+    enum class FromProxy : bool { kNo, kYes };
     DeliverResult deliver(const token::Fields& target, std::span<const std::string_view> parts,
                           uint32_t flow_timer_s, std::string_view failure,
-                          const token::Fields* reply_to);
+                          const token::Fields* reply_to, FromProxy from_proxy = FromProxy::kNo);
+    void to_proxy_response(const sip::Message& response, std::string_view branch, Time now);
+    void answer_proxy_branch_flow_gone(std::string_view request_bytes, Time now);
     DeliverResult deliver_local(const token::Fields& target,
                                 std::span<const std::string_view> parts, uint32_t flow_timer_s);
     void reply(const Source& source, std::string_view bytes);
@@ -183,7 +198,7 @@ private:
     const uint32_t index_;
     const NodeContext& context_;
     RegistrarService* const registrar_;
-    ProxyService* const proxy_;
+    ProxyService* proxy_;
     // The worker this handler serves; set by the first callback (every
     // callback runs on that worker's thread).
     net::Worker* worker_ = nullptr;
