@@ -49,6 +49,74 @@ std::string Listen::to_string() const {
     return absl::StrCat(to_absl(transport_param_name(transport)), ":", endpoint.to_string());
 }
 
+absl::StatusOr<RedisUrl> parse_redis_url(std::string_view text) {
+    constexpr std::string_view kScheme = "redis://";
+    constexpr std::string_view kWant = "want redis://HOST:PORT with HOST an IP address or localhost, "
+                                       "e.g. redis://127.0.0.1:6379";
+    if (!starts_with_ignore_case(text, kScheme)) {
+        return flag_error("--store", text, kWant);
+    }
+    std::string_view rest = text.substr(kScheme.size());
+    if (rest.find_first_of("@/?#") != std::string_view::npos) {
+        return flag_error("--store", text,
+                          "user, password, database and query are not supported; "
+                          "want redis://HOST:PORT");
+    }
+    RedisUrl url;
+    std::string_view host;
+    std::string_view port;
+    if (!rest.empty() && rest.front() == '[') {
+        const size_t close = rest.find(']');
+        if (close == std::string_view::npos) {
+            return flag_error("--store", text, "an IPv6 host needs its ']', e.g. redis://[::1]:6379");
+        }
+        host = rest.substr(1, close - 1);
+        rest = rest.substr(close + 1);
+        if (!rest.empty() && rest.front() != ':') {
+            return flag_error("--store", text, kWant);
+        }
+        port = rest.empty() ? std::string_view() : rest.substr(1);
+        if (rest.size() == 1) {
+            return flag_error("--store", text, "the port after ':' is missing");
+        }
+        auto address = Endpoint::parse(host);
+        if (!address || !address->is_v6()) {
+            return flag_error("--store", text, "the bracketed host is not an IPv6 address");
+        }
+    } else {
+        const size_t colon = rest.find(':');
+        if (colon != std::string_view::npos && rest.find(':', colon + 1) != std::string_view::npos) {
+            return flag_error("--store", text,
+                              "put an IPv6 host in brackets, e.g. redis://[::1]:6379");
+        }
+        host = rest.substr(0, colon);
+        if (colon != std::string_view::npos) {
+            port = rest.substr(colon + 1);
+            if (port.empty()) {
+                return flag_error("--store", text, "the port after ':' is missing");
+            }
+        }
+        if (host.empty()) {
+            return flag_error("--store", text, "the host is missing; " + std::string(kWant));
+        }
+        auto address = Endpoint::parse(host);
+        if (!equals_ignore_case(host, "localhost") && (!address || address->is_v6())) {
+            return flag_error("--store", text,
+                              "name the host by IPv4 address, [IPv6] address or localhost "
+                              "(the node does no DNS), e.g. redis://10.0.0.5:6379");
+        }
+    }
+    if (!port.empty()) {
+        auto n = parse_u32(port, 65535);
+        if (!n || *n == 0) {
+            return flag_error("--store", text, "the port must be a number from 1 to 65535");
+        }
+        url.port = static_cast<uint16_t>(*n);
+    }
+    url.host = equals_ignore_case(host, "localhost") ? std::string("localhost") : std::string(host);
+    return url;
+}
+
 absl::StatusOr<Listen> parse_listen(std::string_view text) {
     size_t colon = text.find(':');
     if (colon == std::string_view::npos) {
@@ -118,6 +186,11 @@ absl::StatusOr<Config> parse_args(int argc, const char* const* argv) {
             if (value != "embedded" && !starts_with_ignore_case(value, "redis://")) {
                 return flag_error(flag, value, "want 'embedded' or redis://HOST:PORT");
             }
+            if (value != "embedded") {
+                if (auto url = parse_redis_url(value); !url.ok()) {
+                    return url.status();
+                }
+            }
             config.store = std::string(value);
         } else if (flag == "--min-expires") {
             auto n = parse_number(flag, value, 1, 86400);
@@ -179,6 +252,7 @@ the client flows.
   --advertise HOST          host put in Path, Record-Route and Via (default: the
                             listen address)
   --store S                 binding store: embedded (default) or redis://HOST:PORT
+                            (HOST an IP address or localhost; shared by every node)
   --min-expires S           smallest registration interval accepted (default 60; 423 below)
   --max-expires S           largest interval granted (default 7200)
   --default-expires S       interval when the REGISTER names none (default 3600)

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -49,6 +50,17 @@ struct Config {
 absl::StatusOr<Config> parse_args(int argc, const char* const* argv);
 // "udp:127.0.0.1:5060", "tcp:[::1]:5060"; nullopt-like error status on anything else.
 absl::StatusOr<Listen> parse_listen(std::string_view text);
+
+// --store redis://HOST[:PORT] taken apart. HOST is an IPv4 literal, a
+// bracketed IPv6 literal or "localhost" (the node resolves it once at start:
+// hiredis would resolve a name with a blocking call on every reconnect).
+// Nothing else is accepted: no user, password, database or query, so a
+// setting the node would ignore is an error instead.
+struct RedisUrl {
+    std::string host;     // as written, without brackets: "127.0.0.1", "::1", "localhost"
+    uint16_t port = 6379;  // Redis's default when the URL has none
+};
+absl::StatusOr<RedisUrl> parse_redis_url(std::string_view text);
 
 // The --help text.
 const char* usage();

@@ -1,8 +1,14 @@
 #include "cluster/node.h"
 
+#include <netdb.h>
 #include <openssl/rand.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <array>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -18,6 +24,7 @@
 #include "core/syntax/host.h"
 #include "core/syntax/uri.h"
 #include "state/embedded_store.h"
+#include "state/redis_store.h"
 
 namespace fe::cluster {
 
@@ -106,6 +113,80 @@ absl::StatusOr<NextHop> parse_next_hop(std::string_view text) {
     return hop;
 }
 
+absl::StatusOr<RedisTarget> resolve_redis_url(std::string_view text) {
+    FE_ASSIGN_OR_RETURN(RedisUrl url, parse_redis_url(text));
+    RedisTarget target;
+    target.port = url.port;
+    target.label = url.host.find(':') != std::string::npos
+                       ? absl::StrCat("[", url.host, "]:", url.port)
+                       : absl::StrCat(url.host, ":", url.port);
+    if (auto literal = Endpoint::parse(url.host)) {
+        target.ip = literal->address_string();
+        return target;
+    }
+    FE_ASSERT(url.host == "localhost");  // parse_redis_url() lets no other name through
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (int rc = ::getaddrinfo(url.host.c_str(), nullptr, &hints, &found); rc != 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("flowedge: --store redis://", target.label, ": cannot resolve ",
+                         url.host, " (", ::gai_strerror(rc), "); give an IP address instead"));
+    }
+    // IPv4 first: "localhost" is 127.0.0.1 for a Redis started with its
+    // default bind on most hosts, while ::1 may be missing from it.
+    const addrinfo* pick = nullptr;
+    for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+        if (a->ai_family == AF_INET && pick == nullptr) {
+            pick = a;
+        }
+    }
+    for (const addrinfo* a = found; a != nullptr && pick == nullptr; a = a->ai_next) {
+        if (a->ai_family == AF_INET6) {
+            pick = a;
+        }
+    }
+    char ip[NI_MAXHOST] = {};
+    const bool named = pick != nullptr && ::getnameinfo(pick->ai_addr, pick->ai_addrlen, ip,
+                                                        sizeof(ip), nullptr, 0,
+                                                        NI_NUMERICHOST) == 0;
+    ::freeaddrinfo(found);
+    if (!named) {
+        return absl::InvalidArgumentError(absl::StrCat("flowedge: --store redis://", target.label,
+                                                       ": ", url.host, " has no IP address"));
+    }
+    target.ip = ip;
+    return target;
+}
+
+bool redis_reachable(const RedisTarget& target, Duration timeout) {
+    addrinfo hints{};
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;  // never a lookup
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* address = nullptr;
+    const std::string port = std::to_string(target.port);
+    if (::getaddrinfo(target.ip.c_str(), port.c_str(), &hints, &address) != 0) {
+        return false;
+    }
+    const int fd = ::socket(address->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    bool ok = fd >= 0 && ::connect(fd, address->ai_addr, address->ai_addrlen) == 0;
+    if (!ok && fd >= 0 && errno == EINPROGRESS) {
+        pollfd p{.fd = fd, .events = POLLOUT, .revents = 0};
+        const auto timeout_ms =
+            static_cast<int>(std::chrono::duration_cast<milliseconds>(timeout).count());
+        int error = 0;
+        socklen_t error_size = sizeof(error);
+        ok = ::poll(&p, 1, timeout_ms) == 1 &&
+             ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &error_size) == 0 && error == 0;
+    }
+    ::freeaddrinfo(address);
+    if (fd >= 0) {
+        ::close(fd);
+    }
+    return ok;
+}
+
 Node::Node(Config config) : config_(std::move(config)) {}
 
 Node::~Node() { stop(); }
@@ -143,12 +224,25 @@ absl::Status Node::start() {
     context_.generation_start = 1 + (generation & 0x7fffffffu);
 
     if (config_.has_role(Role::kRegistrar)) {
-        if (config_.store != "embedded") {
-            return absl::UnimplementedError(
-                "flowedge: --store redis://... is not wired into the node yet; use --store embedded");
+        if (config_.store == "embedded") {
+            store_ = std::make_unique<state::EmbeddedStore>();
+            context_.store = store_.get();
+        } else {
+            FE_ASSIGN_OR_RETURN(redis_, resolve_redis_url(config_.store));
+            context_.redis_label = redis_.label;
+            if (!redis_reachable(redis_, kRedisStartProbeTimeout)) {
+                // Not fatal: each worker's store keeps reconnecting, and the
+                // node serves everything but registrations meanwhile.
+                context_.redis_down_at_start = true;
+                std::fprintf(stderr,
+                             "flowedge: redis %s unreachable; REGISTER will get 500 until it "
+                             "is back\n",
+                             redis_.label.c_str());
+            }
+            for (uint32_t i = 0; i < worker_count; ++i) {
+                worker_stores_.push_back(std::make_unique<WorkerStore>());
+            }
         }
-        store_ = std::make_unique<state::EmbeddedStore>();
-        context_.store = store_.get();
         registrar_config_.expires_min_s = config_.min_expires_s;
         registrar_config_.expires_max_s = config_.max_expires_s;
         registrar_config_.expires_default_s = config_.default_expires_s;
@@ -179,17 +273,29 @@ absl::Status Node::start() {
         }
     }
 
+    // The store worker i's roles use: the shared embedded one, or the slot
+    // worker i fills with its own Redis store once it runs.
+    auto store_of = [this](uint32_t i) -> state::BindingStore& {
+        if (store_ != nullptr) {
+            return *store_;
+        }
+        return *worker_stores_[i];
+    };
+    const bool has_store = store_ != nullptr || !worker_stores_.empty();
     std::vector<net::Handler*> handlers;
     for (uint32_t i = 0; i < worker_count; ++i) {
         RegistrarService* registrar = nullptr;
-        if (store_ != nullptr) {
-            registrars_.push_back(std::make_unique<Registrar>(*store_, registrar_config_));
+        if (has_store) {
+            registrars_.push_back(std::make_unique<Registrar>(store_of(i), registrar_config_));
             registrar = registrars_.back().get();
         }
         handlers_.push_back(std::make_unique<SipWorker>(i, context_, registrar, nullptr));
         handlers.push_back(handlers_.back().get());
+        if (!worker_stores_.empty()) {
+            handlers_.back()->set_redis_store(worker_stores_[i].get(), make_redis_factory());
+        }
     }
-    if (config_.has_role(Role::kProxy) && store_ != nullptr) {
+    if (config_.has_role(Role::kProxy) && has_store) {
         HomeProxyConfig proxy_config;
         proxy_config.domains = config_.domains;
         proxy_config.via_host = context_.advertise_host;
@@ -203,7 +309,7 @@ absl::Status Node::start() {
             // The wheel exists once the workers start, before any message.
             proxy_config.worker_index = static_cast<uint8_t>(i);
             proxies_.push_back(make_home_proxy(
-                *store_, *handlers_[i],
+                store_of(i), *handlers_[i],
                 [this, i]() -> time::TimerWheel& { return workers_->worker(i).timer_wheel(); },
                 proxy_config));
             handlers_[i]->set_proxy(proxies_.back().get());
@@ -222,6 +328,20 @@ absl::Status Node::start() {
         }
     }
     return absl::OkStatus();
+}
+
+SipWorker::RedisFactory Node::make_redis_factory() const {
+    // Read once, here: core/ and state/ never read a clock. Redis keeps
+    // expiries as wall-clock time so that every node reads them alike.
+    const Duration wall_clock_offset =
+        std::chrono::duration_cast<Duration>(
+            std::chrono::system_clock::now().time_since_epoch()) -
+        std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now().time_since_epoch());
+    state::RedisStoreConfig config{.host = redis_.ip, .port = redis_.port,
+                                   .wall_clock_offset = wall_clock_offset};
+    return [config](net::Worker& worker) {
+        return std::make_unique<state::RedisStore>(config, worker, worker.timer_wheel());
+    };
 }
 
 void Node::stop() {
@@ -259,11 +379,28 @@ std::string Node::stats_line() const {
         expired += s.flows_expired.get();
         posted += s.deliveries_posted.get();
     }
-    return absl::StrCat("flowedge: stats requests=", requests, " responses=", responses,
-                        " pings=", pings, " stun=", stun, " malformed=", malformed,
-                        " routed=", incoming, " flow_failed=", gone, " bad_token=", bad_token,
-                        " flows=", flows, " flows_expired=", expired,
-                        " cross_worker=", posted);
+    std::string line = absl::StrCat(
+        "flowedge: stats requests=", requests, " responses=", responses, " pings=", pings,
+        " stun=", stun, " malformed=", malformed, " routed=", incoming, " flow_failed=", gone,
+        " bad_token=", bad_token, " flows=", flows, " flows_expired=", expired,
+        " cross_worker=", posted);
+    if (!worker_stores_.empty()) {
+        uint64_t unavailable = 0, connects = 0, connect_failures = 0, disconnects = 0;
+        for (const auto& h : handlers_) {
+            const EdgeStats& s = h->stats();
+            unavailable += s.store_unavailable.get();
+            connects += s.store_connects.get();
+            connect_failures += s.store_connect_failures.get();
+            disconnects += s.store_disconnects.get();
+        }
+        for (const auto& slot : worker_stores_) {
+            unavailable += slot->refused_count();  // before the store existed, or after
+        }
+        absl::StrAppend(&line, " redis_unavailable=", unavailable, " redis_connects=", connects,
+                        " redis_connect_failures=", connect_failures,
+                        " redis_disconnects=", disconnects);
+    }
+    return line;
 }
 
 }  // namespace fe::cluster

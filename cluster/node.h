@@ -4,6 +4,13 @@
 // SipWorker per worker, and the net::Workers that run them. Control plane only
 // (absl::Status); the data plane lives in SipWorker.
 //
+// The binding store is one EmbeddedStore shared by the workers (--store
+// embedded, the default), or with --store redis://HOST:PORT one RedisStore
+// per worker, made on that worker's thread when it starts and destroyed there
+// when it stops (state/redis_store.h); the roles reach it through the
+// worker's WorkerStore slot. A Redis that is down at start does not stop the
+// node: REGISTERs get 500 until it is back.
+//
 //   FE_ASSIGN_OR_RETURN(fe::cluster::Config config, fe::cluster::parse_args(argc, argv));
 //   fe::cluster::Node node(config);
 //   if (absl::Status s = node.start(); !s.ok()) { die(s.message()); }
@@ -22,6 +29,7 @@
 #include "cluster/proxy_service.h"
 #include "cluster/registrar_service.h"
 #include "cluster/sip_worker.h"
+#include "cluster/worker_store.h"
 #include "core/outbound/registrar.h"
 #include "core/token/key_ring.h"
 #include "net/workers.h"
@@ -43,6 +51,19 @@ struct NextHop {
 };
 absl::StatusOr<NextHop> parse_next_hop(std::string_view uri);
 
+// The Redis server of --store redis://HOST:PORT, ready for hiredis: HOST
+// "localhost" resolved once (getaddrinfo, IPv4 first), an IP literal as is.
+struct RedisTarget {
+    std::string ip;     // an IP literal: hiredis never resolves a name
+    uint16_t port = 0;
+    std::string label;  // "HOST:PORT" as written, for messages
+};
+absl::StatusOr<RedisTarget> resolve_redis_url(std::string_view url);
+
+// Whether a TCP connection to `target` opens within `timeout` (control plane
+// only: it blocks). The node warns at start when it does not.
+bool redis_reachable(const RedisTarget& target, Duration timeout);
+
 class Node {
 public:
     explicit Node(Config config);
@@ -62,11 +83,19 @@ public:
     std::string stats_line() const;
 
 private:
+    // How each worker makes its Redis store (--store redis://).
+    SipWorker::RedisFactory make_redis_factory() const;
+
     Config config_;
     token::KeyRing key_ring_;
     NodeContext context_;
     outbound::RegistrarConfig registrar_config_;
     std::unique_ptr<state::BindingStore> store_;
+    RedisTarget redis_;  // --store redis:// only
+    // --store redis://: one slot per worker, which the worker fills with its
+    // own RedisStore on its thread; the worker's registrar and proxy hold it.
+    // Declared before the roles so it outlives them.
+    std::vector<std::unique_ptr<WorkerStore>> worker_stores_;
     std::vector<std::unique_ptr<RegistrarService>> registrars_;
     std::vector<std::unique_ptr<ProxyService>> proxies_;
     std::vector<std::unique_ptr<SipWorker>> handlers_;

@@ -30,4 +30,11 @@ inline constexpr uint32_t kDeliverySizeMax = sip::kMessageSizeMax + sip::kEditAr
 // stack of a request (up to kViaCountMax values) dominates.
 inline constexpr uint32_t kLocalResponseSizeMax = 16 * 1024;
 
+// How long the node's start-up check waits for a TCP connection to Redis
+// before it warns that Redis is unreachable (it starts anyway). Redis is on
+// the local network, so 500 ms is far above a SYN round trip and keeps a
+// blackholed address from holding the start for long; the workers' own
+// connects have their own timeout (state/redis_limits.h).
+inline constexpr Duration kRedisStartProbeTimeout = milliseconds(500);
+
 }  // namespace fe::cluster

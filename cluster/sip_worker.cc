@@ -2,6 +2,7 @@
 
 #include "cluster/proxy.h"
 
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -16,6 +17,7 @@
 #include "core/syntax/values.h"
 #include "core/syntax/via.h"
 #include "state/binding_store.h"
+#include "state/redis_store.h"
 
 namespace fe::cluster {
 
@@ -91,13 +93,24 @@ SipWorker::SipWorker(uint32_t index, const NodeContext& context, RegistrarServic
       arena_(std::make_unique<sip::EditArena>()),
       scratch_(std::make_unique<char[]>(kDeliverySizeMax)),
       response_buffer_(std::make_unique<char[]>(kLocalResponseSizeMax)),
-      sweep_timer_(&SipWorker::on_sweep_timer, this) {
+      sweep_timer_(&SipWorker::on_sweep_timer, this),
+      redis_down_reported_(context.redis_down_at_start) {
     FE_ASSERT(context.config != nullptr);
     FE_ASSERT(context.key_ring != nullptr);
     FE_ASSERT(index < context.worker_count);
 }
 
-SipWorker::~SipWorker() { FE_ASSERT(!sweep_timer_.armed()); }
+SipWorker::~SipWorker() {
+    FE_ASSERT(!sweep_timer_.armed());
+    FE_ASSERT(redis_ == nullptr);  // removed on the worker's thread, in on_stop()
+}
+
+void SipWorker::set_redis_store(WorkerStore* slot, RedisFactory make) {
+    FE_ASSERT(slot != nullptr);
+    FE_ASSERT(worker_ == nullptr);  // before the worker runs
+    store_slot_ = slot;
+    make_redis_store_ = std::move(make);
+}
 
 outbound::EdgeAddress SipWorker::our_address(Transport transport) const {
     uint16_t port = transport == Transport::kUdp ? context_.udp_port : context_.tcp_port;
@@ -801,6 +814,20 @@ EdgeSender::SendStatus SipWorker::send_request(std::span<const std::string_view>
                 return SendStatus::kBusy;
         }
     }
+    if (uri.has_user()) {
+        // A Path of another node of the cluster (a binding registered there,
+        // shared through Redis): its token verifies with our keys but names
+        // that node's flow, which only that node can reach. With no relay
+        // between nodes yet, it is as gone for us as a closed flow of our
+        // own, so the proxy tries the instance's next flow (OB-430-02).
+        // TODO(w1): relay to the owning node instead.
+        token::VerifyResult flow = token::verify(*context_.key_ring, uri.user);
+        if (flow.status == token::VerifyStatus::kOk &&
+            flow.fields.node_id != context_.config->node_id) {
+            stats_.route_other_node.add();
+            return SendStatus::kFlowGone;
+        }
+    }
     // A plain RFC 3261 binding: its Contact's address, over UDP.
     std::optional<Endpoint> to = Endpoint::parse(syntax::host_address(uri.host));
     const std::optional<Transport> transport = uri.transport();
@@ -1010,6 +1037,11 @@ void SipWorker::on_mailbox(net::Worker& worker, const net::MailboxItem& item, Ti
             }
         }
         if (!stopping_) {
+            if (store_slot_ != nullptr && redis_ == nullptr) {
+                std::unique_ptr<state::RedisStore> store = make_redis_store_(worker);
+                redis_ = store.get();
+                store_slot_->install(std::move(store));
+            }
             worker.timer_wheel().arm(sweep_timer_, now + kSweepInterval);
         }
         return;
@@ -1073,6 +1105,45 @@ void SipWorker::sweep(Time now) {
     if (index_ == 0 && context_.store != nullptr) {
         (void)context_.store->expire(now);
     }
+    if (index_ == 0 && redis_ != nullptr) {
+        report_redis_health();
+    }
+}
+
+// Worker 0 speaks for the node: every worker has its own connection, but they
+// reach the same server, so one line per change (not per worker, never per
+// request) tells the operator that REGISTERs fail and when they work again.
+void SipWorker::report_redis_health() {
+    const state::RedisStoreStats& s = redis_->stats();
+    const uint64_t failures = s.connect_failures.get() + s.disconnects.get();
+    if (redis_down_reported_ && redis_->connected()) {
+        redis_down_reported_ = false;
+        std::fprintf(stderr, "flowedge: redis %s reachable again\n", context_.redis_label.c_str());
+    } else if (!redis_down_reported_ && !redis_->connected() && failures != redis_failures_seen_) {
+        redis_down_reported_ = true;
+        std::fprintf(stderr,
+                     "flowedge: redis %s unreachable; REGISTER will get 500 until it is back\n",
+                     context_.redis_label.c_str());
+    }
+    redis_failures_seen_ = failures;
+}
+
+// Destroys this worker's Redis store on its own thread, keeping its counters
+// for the node's shutdown line. Its pending calls are answered kUnavailable
+// (the registrar and the proxy answer 500) while it goes.
+void SipWorker::remove_redis_store() {
+    if (redis_ == nullptr) {
+        return;
+    }
+    const state::RedisStoreStats& s = redis_->stats();
+    stats_.store_connects.add(s.connects.get());
+    stats_.store_connect_failures.add(s.connect_failures.get());
+    stats_.store_disconnects.add(s.disconnects.get());
+    // The counters go with the store: its pending calls, answered while it
+    // goes, are counted here in advance.
+    stats_.store_unavailable.add(s.unavailable.get() + redis_->pending_count());
+    redis_ = nullptr;
+    store_slot_->remove();
 }
 
 void SipWorker::on_stop(net::Worker& worker, Time now) {
@@ -1082,6 +1153,7 @@ void SipWorker::on_stop(net::Worker& worker, Time now) {
     if (sweep_timer_.armed()) {
         worker.timer_wheel().cancel(sweep_timer_);
     }
+    remove_redis_store();
 }
 
 }  // namespace fe::cluster

@@ -26,10 +26,12 @@
 #include <optional>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "cluster/config.h"
 #include "cluster/node_limits.h"
 #include "cluster/proxy_service.h"
 #include "cluster/registrar_service.h"
+#include "cluster/worker_store.h"
 #include "core/base/endpoint.h"
 #include "core/outbound/edge.h"
 #include "core/sip/edit.h"
@@ -44,7 +46,8 @@
 
 namespace fe::state {
 class BindingStore;
-}
+class RedisStore;
+}  // namespace fe::state
 
 namespace fe::cluster {
 
@@ -66,6 +69,12 @@ struct NodeContext {
     uint32_t generation_start = 1;
     // Worker 0 expires the store's bindings on its sweep (null: none).
     state::BindingStore* store = nullptr;
+    // "HOST:PORT" of --store redis://HOST:PORT as the operator wrote it, for
+    // the warnings worker 0 prints when Redis goes and comes back; empty
+    // with the embedded store.
+    std::string redis_label;
+    // The node's start-up probe found Redis unreachable and said so.
+    bool redis_down_at_start = false;
 };
 
 // Counters of one worker, readable from any thread (stats, shutdown line).
@@ -103,6 +112,11 @@ struct alignas(net::kCacheLineSize) EdgeStats {
     net::Counter flows_created;
     net::Counter flows_expired;           // idle past their limit (OB-FT-02)
     net::Counter flows_table_full;
+    // Redis store (--store redis://), final values once the worker stopped.
+    net::Counter store_unavailable;       // calls answered kUnavailable by the Redis store
+    net::Counter store_connects;          // connections to Redis established
+    net::Counter store_connect_failures;  // refused, failed or timed-out connects
+    net::Counter store_disconnects;       // established connections lost
 };
 
 class SipWorker final : public net::Handler, public EdgeSender {
@@ -141,6 +155,15 @@ public:
     // Installs the proxy role once it is built (it needs this worker as its
     // EdgeSender); before the worker runs.
     void set_proxy(ProxyService* proxy) { proxy_ = proxy; }
+
+    // Makes this worker's Redis store on its own thread (the ring accepts
+    // polls from that thread only).
+    using RedisFactory = absl::AnyInvocable<std::unique_ptr<state::RedisStore>(net::Worker&)>;
+    // Before the worker runs: on kMailStart the worker makes its store with
+    // `make` and installs it into `slot` (which its registrar and proxy
+    // hold); on_stop() removes it again, answering its pending calls with
+    // kUnavailable. `slot` must outlive the worker's thread.
+    void set_redis_store(WorkerStore* slot, RedisFactory make);
 
     const EdgeStats& stats() const { return stats_; }
     // Live flows (this worker's thread, or after the worker stopped).
@@ -192,6 +215,8 @@ private:
     void sweep(Time now);
     static void on_sweep_timer(time::Timer& timer, Time now);
     bool next_hop_connection(net::ConnectionId& out);
+    void report_redis_health();
+    void remove_redis_store();
 
     outbound::EdgeAddress our_address(Transport transport) const;
 
@@ -223,6 +248,16 @@ private:
     // (the flow table must not see an erase from inside expire()).
     std::vector<net::ConnectionId> to_close_;
     bool stopping_ = false;
+    // Redis mode only: the slot the roles use, how to fill it, and the store
+    // in it (non-null exactly while installed, between kMailStart and on_stop).
+    WorkerStore* store_slot_ = nullptr;
+    RedisFactory make_redis_store_;
+    state::RedisStore* redis_ = nullptr;
+    // Worker 0's last reported Redis health: true after "unreachable" was
+    // printed, until "reachable again" is; failures_seen_ is the count of
+    // connect failures and disconnects when last looked at.
+    bool redis_down_reported_ = false;
+    uint64_t redis_failures_seen_ = 0;
     EdgeStats stats_;
 };
 
