@@ -364,7 +364,7 @@ std::vector<Listen> Node::listening() const {
 
 std::string Node::stats_line() const {
     uint64_t requests = 0, responses = 0, pings = 0, stun = 0, malformed = 0, incoming = 0,
-             gone = 0, bad_token = 0, flows = 0, expired = 0, posted = 0;
+             gone = 0, bad_token = 0, flows = 0, expired = 0, posted = 0, other_node = 0;
     for (const auto& h : handlers_) {
         const EdgeStats& s = h->stats();
         requests += s.requests.get();
@@ -378,12 +378,13 @@ std::string Node::stats_line() const {
         flows += s.flows_created.get();
         expired += s.flows_expired.get();
         posted += s.deliveries_posted.get();
+        other_node += s.route_other_node.get();
     }
     std::string line = absl::StrCat(
         "flowedge: stats requests=", requests, " responses=", responses, " pings=", pings,
         " stun=", stun, " malformed=", malformed, " routed=", incoming, " flow_failed=", gone,
         " bad_token=", bad_token, " flows=", flows, " flows_expired=", expired,
-        " cross_worker=", posted);
+        " cross_worker=", posted, " other_node=", other_node);
     if (!worker_stores_.empty()) {
         uint64_t unavailable = 0, connects = 0, connect_failures = 0, disconnects = 0;
         for (const auto& h : handlers_) {
