@@ -5,8 +5,10 @@ for one instance. Each test asserts what a user would notice on the wire:
 the 200 to a REGISTER through either node lists both flows' contacts (the
 bindings are shared); a MESSAGE sent to either node reaches the UA, over
 that node's own flow; the UA stays reachable through node B after node A is
-stopped or killed; while Redis is down a REGISTER gets 500 and keep-alives
-are still answered, and registrations work again once Redis is back; a
+stopped or killed; while Redis is down a REGISTER (and a request to the
+AOR) gets 500 and keep-alives are still answered, and registrations work
+again once Redis is back, also for a node started while Redis was down; a
+REGISTER waiting on a stalled Redis is answered 500 when the node stops; a
 malformed --store URL stops the node at start with a message naming it.
 
 Nodes A and B share --token-key-file, so B can read A's flow tokens in the
@@ -338,6 +340,12 @@ def test_d_redis_down_gets_500_keepalives_go_on_and_registration_recovers(redis,
     assert ua.register(1).status == 500
     wait_for_output(node, "flowedge: redis 127.0.0.1:%d unreachable; REGISTER will get 500 "
                           "until it is back" % redis.port)
+    # The proxy cannot look the AOR up either: 500, and nothing reaches the UA.
+    caller = siplib.UdpFlow(node.addr)
+    caller.send(message(caller, "while redis is down"))
+    final = recv_until(caller, lambda m: m.is_response and m.status >= 200)
+    assert final.status == 500, final
+    caller.close()
     # The edge does not depend on Redis: the flow's keep-alives are answered.
     flow.send(b"\r\n\r\n")
     flow.wait_pong(timeout=2.0)
@@ -393,3 +401,29 @@ def test_a_malformed_store_url_stops_the_node_at_start(url, why):
     assert done.returncode == 2, done
     assert "--store '%s'" % url in done.stderr, done.stderr
     assert why in done.stderr, done.stderr
+
+
+def test_a_register_waiting_on_a_stalled_redis_gets_500_when_the_node_stops(redis, own_nodes,
+                                                                           key_file):
+    # The worker destroys its Redis store as it stops: a call still waiting
+    # is answered (kUnavailable -> 500) before the flow closes, not dropped.
+    node = own_nodes(node_args(redis.url, 1, key_file))
+    ua = Ua()
+    flow = ua.connect(node, 1)
+    assert ua.register(1).status == 200
+    redis.proc.send_signal(signal.SIGSTOP)  # only our redis-server, by PID
+    try:
+        ua.cseq += 1
+        sent = time.time()
+        flow.send(siplib.register("TCP", flow.local, aor=AOR, instance=ua.instance, reg_id=1,
+                                  call_id=ua.call_id, cseq=ua.cseq))
+        nothing_on(flow, 0.2)  # waiting on Redis
+        node.proc.send_signal(signal.SIGTERM)
+        answer = recv_until(flow, lambda m: m.is_response, timeout=3.0)
+        assert answer.status == 500, answer
+        # Answered by the stop, not by the store's 1 s command timeout.
+        assert time.time() - sent < 0.9
+        assert node.proc.wait(timeout=10) == 0, node.output()
+    finally:
+        redis.proc.send_signal(signal.SIGCONT)
+        ua.close()
