@@ -230,6 +230,13 @@ absl::Status Node::start() {
         } else {
             FE_ASSIGN_OR_RETURN(redis_, resolve_redis_url(config_.store));
             context_.redis_label = redis_.label;
+            // Read once, here: core/ and state/ never read a clock. Redis
+            // keeps expiries as wall-clock time so every node reads them alike.
+            wall_clock_offset_ =
+                std::chrono::duration_cast<Duration>(
+                    std::chrono::system_clock::now().time_since_epoch()) -
+                std::chrono::duration_cast<Duration>(
+                    std::chrono::steady_clock::now().time_since_epoch());
             if (!redis_reachable(redis_, kRedisStartProbeTimeout)) {
                 // Not fatal: each worker's store keeps reconnecting, and the
                 // node serves everything but registrations meanwhile.
@@ -331,14 +338,8 @@ absl::Status Node::start() {
 }
 
 SipWorker::RedisFactory Node::make_redis_factory() const {
-    // Read once, here: core/ and state/ never read a clock. Redis keeps
-    // expiries as wall-clock time so that every node reads them alike.
-    const Duration wall_clock_offset =
-        std::chrono::duration_cast<Duration>(
-            std::chrono::system_clock::now().time_since_epoch()) -
-        std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now().time_since_epoch());
     state::RedisStoreConfig config{.host = redis_.ip, .port = redis_.port,
-                                   .wall_clock_offset = wall_clock_offset};
+                                   .wall_clock_offset = wall_clock_offset_};
     return [config](net::Worker& worker) {
         return std::make_unique<state::RedisStore>(config, worker, worker.timer_wheel());
     };

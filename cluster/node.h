@@ -92,6 +92,8 @@ private:
     outbound::RegistrarConfig registrar_config_;
     std::unique_ptr<state::BindingStore> store_;
     RedisTarget redis_;  // --store redis:// only
+    // Wall-clock time minus fe::Time (the monotonic clock), read at start.
+    Duration wall_clock_offset_{};
     // --store redis://: one slot per worker, which the worker fills with its
     // own RedisStore on its thread; the worker's registrar and proxy hold it.
     // Declared before the roles so it outlives them.

@@ -261,6 +261,11 @@ def test_a_register_through_either_node_lists_the_bindings_of_both(redis, start_
     assert listed_uris(ok) == sorted([contact_uri(flow_a), contact_uri(flow_b)]), ok
     reg_ids = sorted(re.search(r"reg-id=(\d+)", c).group(1) for c in contacts_of(ok))
     assert reg_ids == ["1", "2"], ok
+    # Expiries travel as wall-clock time, so each node reads the other's
+    # binding with the time it has left (600 s asked, a moment ago).
+    for c in contacts_of(ok):
+        left = int(re.search(r";expires=(\d+)", c).group(1))
+        assert 595 <= left <= 600, ok
     ua.close()
 
 
