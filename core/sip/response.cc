@@ -17,6 +17,9 @@ void Writer::append(std::string_view text) {
         overflowed_ = true;
         return;
     }
+    if (text.empty()) {
+        return;  // an empty view may have a null data(): memcpy must not see it
+    }
     std::memcpy(data_ + size_, text.data(), text.size());
     size_ += text.size();
 }

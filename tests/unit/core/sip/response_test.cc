@@ -152,3 +152,21 @@ TEST(WriterTest, StopsAtCapacity) {
 
 }  // namespace
 }  // namespace fe::sip
+
+namespace fe::sip {
+namespace {
+
+// An absent header comes back as a null empty view; writing it is a no-op, not
+// a memcpy from null (UBSan flags that).
+TEST(WriterTest, AppendingANullEmptyViewWritesNothing) {
+    char buffer[8];
+    Writer out(buffer, sizeof(buffer));
+    out.append("ab");
+    out.append(std::string_view());
+    out.append("c");
+    EXPECT_EQ(out.view(), "abc");
+    EXPECT_FALSE(out.overflowed());
+}
+
+}  // namespace
+}  // namespace fe::sip
