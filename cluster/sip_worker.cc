@@ -392,15 +392,7 @@ void SipWorker::handle_register(const Source& source, const sip::Message& reques
         return;
     }
     ForwardEdits what;
-    what.max_forwards = outbound::check_max_forwards(request);
-    if (what.max_forwards.verdict == outbound::MaxForwardsVerdict::kTooManyHops) {
-        stats_.too_many_hops.add();
-        respond(source, request, 483);
-        return;
-    }
-    if (what.max_forwards.verdict == outbound::MaxForwardsVerdict::kMalformed) {
-        stats_.malformed_requests.add();
-        respond(source, request, 400, "Bad Max-Forwards");
+    if (!check_hops(source, request, what)) {
         return;
     }
     std::array<char, token::kTokenTextSizeMax> via_token_buf;
@@ -424,15 +416,7 @@ void SipWorker::handle_routed(const Source& source, const sip::Message& request,
                               const outbound::RouteDecision& route, Time now) {
     (void)now;
     ForwardEdits what;
-    what.max_forwards = outbound::check_max_forwards(request);
-    if (what.max_forwards.verdict == outbound::MaxForwardsVerdict::kTooManyHops) {
-        stats_.too_many_hops.add();
-        respond(source, request, 483);
-        return;
-    }
-    if (what.max_forwards.verdict == outbound::MaxForwardsVerdict::kMalformed) {
-        stats_.malformed_requests.add();
-        respond(source, request, 400, "Bad Max-Forwards");
+    if (!check_hops(source, request, what)) {
         return;
     }
     if (route.flow.node_id != context_.config->node_id) {
@@ -498,15 +482,7 @@ void SipWorker::handle_routed(const Source& source, const sip::Message& request,
 void SipWorker::route_onward(const Source& source, const sip::Message& request,
                              bool remove_top_route, Time now) {
     ForwardEdits what;
-    what.max_forwards = outbound::check_max_forwards(request);
-    if (what.max_forwards.verdict == outbound::MaxForwardsVerdict::kTooManyHops) {
-        stats_.too_many_hops.add();
-        respond(source, request, 483);
-        return;
-    }
-    if (what.max_forwards.verdict == outbound::MaxForwardsVerdict::kMalformed) {
-        stats_.malformed_requests.add();
-        respond(source, request, 400, "Bad Max-Forwards");
+    if (!check_hops(source, request, what)) {
         return;
     }
     const token::Fields from = fields_of(source);
@@ -561,6 +537,24 @@ void SipWorker::route_onward(const Source& source, const sip::Message& request,
     }
     stats_.forwarded_next_hop.add();
     send_to_next_hop(source, request, edits);
+}
+
+// Max-Forwards before any forward (RFC 3261 §16.3 step 3, §16.6 step 3): 483
+// when exhausted, 400 when unreadable; otherwise `what` learns the new value.
+bool SipWorker::check_hops(const Source& source, const sip::Message& request,
+                           ForwardEdits& what) {
+    what.max_forwards = outbound::check_max_forwards(request);
+    if (what.max_forwards.verdict == outbound::MaxForwardsVerdict::kTooManyHops) {
+        stats_.too_many_hops.add();
+        respond(source, request, 483);
+        return false;
+    }
+    if (what.max_forwards.verdict == outbound::MaxForwardsVerdict::kMalformed) {
+        stats_.malformed_requests.add();
+        respond(source, request, 400, "Bad Max-Forwards");
+        return false;
+    }
+    return true;
 }
 
 bool SipWorker::apply_forward_edits(const Source& source, const sip::Message& request,

@@ -190,6 +190,7 @@ private:
 
     // Forwarding.
     struct ForwardEdits;
+    bool check_hops(const Source& source, const sip::Message& request, ForwardEdits& what);
     bool apply_forward_edits(const Source& source, const sip::Message& request,
                              const ForwardEdits& what, Transport out_transport,
                              sip::EditList& edits);
