@@ -54,7 +54,13 @@ absl::Status Workers::open_sockets(std::vector<std::vector<WorkerSocket>>& per_w
 
 absl::Status Workers::start() {
     FE_ASSERT(workers_.empty());
-    auto features = probe_io_uring();
+    // The probe submits real io_uring requests; their completion task work is
+    // queued to the submitting thread and interrupts that thread's next
+    // blocking system call with EINTR. A throwaway thread takes it instead of
+    // the caller (the node's main thread, or a test's).
+    absl::StatusOr<RingFeatures> features = absl::InternalError("io_uring probe did not run");
+    std::thread probe([&features] { features = probe_io_uring(); });
+    probe.join();
     if (!features.ok()) {
         return features.status();
     }
