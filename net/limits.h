@@ -43,6 +43,13 @@ inline constexpr uint32_t kUdpBufferSize = kUdpDatagramSizeMax + 256;
 // full CQ batch twice over before the kernel answers ENOBUFS.
 inline constexpr uint32_t kUdpBufferCount = 512;
 
+// Kernel receive buffer of each UDP listening socket. The default
+// (net.core.rmem_default, ~208 KiB, ~160 small datagrams) overflowed under
+// bursts of 1,000 STUN requests in flight (RcvbufErrors, 5 % lost): 8 MiB holds
+// several thousand SIP datagrams while the worker is busy. Set with
+// SO_RCVBUFFORCE when we may (root), else SO_RCVBUF (capped by rmem_max).
+inline constexpr int kUdpSocketReceiveBufferSize = 8 << 20;
+
 // Provided buffers for stream receives, shared by every connection of a worker:
 // an idle connection holds none. 4 KiB is one page, and a typical SIP message
 // fits; longer messages arrive in several buffers and are reassembled in a

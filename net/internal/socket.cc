@@ -100,6 +100,12 @@ absl::StatusOr<ListenSocket> open_listen_socket(Transport transport, const Endpo
         // peer's address is never a v4-mapped v6 address.
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     }
+    if (transport == Transport::kUdp) {
+        const int buffer_size = kUdpSocketReceiveBufferSize;
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buffer_size, sizeof(buffer_size)) != 0) {
+            (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_size, sizeof(buffer_size));
+        }
+    }
     if (transport == Transport::kTcp) {
         // SO_REUSEADDR lets a restart bind while old connections sit in
         // TIME_WAIT (not set on UDP, where it would share datagrams with any
