@@ -16,6 +16,7 @@
 #include "core/syntax/uri.h"
 #include "core/syntax/values.h"
 #include "core/syntax/via.h"
+#include "net/limits.h"
 #include "state/binding_store.h"
 #include "state/redis_store.h"
 
@@ -88,6 +89,9 @@ SipWorker::SipWorker(uint32_t index, const NodeContext& context, RegistrarServic
           state::FlowTableConfig c;
           c.generation_start = context.generation_start;
           c.flow_count_max = context.flow_count_max;
+          // A worker's stream flows are its connections: no more than its
+          // io_uring file table holds.
+          c.stream_flow_count_max = net::kConnectionCountMax;
           return c;
       }()),
       arena_(std::make_unique<sip::EditArena>()),

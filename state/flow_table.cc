@@ -1,5 +1,7 @@
 #include "state/flow_table.h"
 
+#include <algorithm>
+
 namespace fe::state {
 namespace {
 
@@ -49,6 +51,7 @@ FlowTable::FlowTable(const FlowTableConfig& config)
       connection_index_(0, ConnectionIndexHash{&entries_}, ConnectionIndexEq{&entries_}) {
     FE_ASSERT(config_.flow_count_max > 0);
     FE_ASSERT(config_.flow_count_max <= kFlowCountMaxCeiling);
+    FE_ASSERT(config_.stream_flow_count_max > 0);
     FE_ASSERT(config_.generation_start >= 1);
     FE_ASSERT(config_.udp_idle_limit > Duration::zero());
     FE_ASSERT(config_.stream_idle_limit > Duration::zero());
@@ -56,7 +59,8 @@ FlowTable::FlowTable(const FlowTableConfig& config)
     FE_ASSERT(config_.sweep_period > Duration::zero());
     entries_.reserve(config_.flow_count_max);
     udp_index_.reserve(index_reserve_for(config_.flow_count_max));
-    connection_index_.reserve(index_reserve_for(config_.flow_count_max));
+    connection_index_.reserve(
+        index_reserve_for(std::min(config_.stream_flow_count_max, config_.flow_count_max)));
 }
 
 uint32_t FlowTable::to_limit_ms(Duration idle_limit) {
@@ -93,7 +97,8 @@ uint32_t FlowTable::allocate(Transport transport, Time now, Duration idle_limit)
 FlowCreated FlowTable::create_stream(uint32_t connection_id, Transport transport, Time now,
                                      const Endpoint& remote) {
     FE_ASSERT(transport_is_stream(transport));
-    if (count_ >= config_.flow_count_max) {
+    if (count_ >= config_.flow_count_max ||
+        connection_index_.size() >= config_.stream_flow_count_max) {
         return {FlowResult::kTableFull, {}};
     }
     if (connection_index_.contains(ConnectionKey{connection_id})) {

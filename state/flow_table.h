@@ -130,6 +130,9 @@ static_assert(sizeof(FlowEntry) == 48, "layout changed: update the memory budget
 struct FlowTableConfig {
     // Live flows at most; a full table refuses new flows.
     uint32_t flow_count_max = kFlowCountMax;
+    // Live stream flows at most (within flow_count_max); past it create_stream()
+    // answers kTableFull.
+    uint32_t stream_flow_count_max = kStreamFlowCountMax;
     Duration udp_idle_limit = kUdpFlowIdleLimit;
     Duration stream_idle_limit = kStreamFlowIdleLimit;
     Duration flow_timer_grace = kFlowTimerGrace;

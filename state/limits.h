@@ -9,8 +9,9 @@
 // Memory of one worker's flow table with the defaults, committed only as
 // flows are created (the slab is reserved, pages are touched on first use):
 //   entries   flow_count_max * sizeof(FlowEntry) = 2M * 48 B     =  96 MiB max
-//   indexes   2 * 2^22 slots * 5 B (uint32 slot + control byte)  =  40 MiB max,
-//             of which the control bytes (8 MiB) are committed at start
+//   indexes   2^22 slots * 5 B (uint32 slot + control byte)      =  20 MiB max (UDP),
+//             2^17 slots * 5 B                                      = 640 KiB (streams),
+//             of which the control bytes are committed at start
 // Measured (flow_table_benchmark, RSS growth / flows): 60.6 B per UDP flow at
 // 1M flows, 58.1 B at 10M, against a budget of 256 B per UDP flow in total.
 #pragma once
@@ -26,6 +27,13 @@ namespace fe::state {
 // few cores, so 2M per worker covers 8M on a 4-worker node. A full table
 // refuses new flows (backpressure); it never grows past this.
 inline constexpr uint32_t kFlowCountMax = 2'000'000;
+
+// Stream (TCP/TLS/WS) flows per worker. Each is a connection, and a worker's
+// connections are io_uring direct descriptors capped by its ring's file table
+// (RLIMIT_NOFILE, 20,000 here), so the connection index is sized for this and
+// not for flow_count_max: an index reserved for 2M flows touched one random
+// page per insert and cost ~1.2 kB per TCP flow at 12,500 flows per worker.
+inline constexpr uint32_t kStreamFlowCountMax = 65'536;
 
 // The largest flow_count_max a table accepts. Slots are uint32 and
 // UINT32_MAX means "no slot"; 2^30 entries would be 48 GiB, far beyond any

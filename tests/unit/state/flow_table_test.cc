@@ -494,3 +494,27 @@ TEST(FlowTable, RandomisedModelAgainstMaps) {
 
 }  // namespace
 }  // namespace fe::state
+
+namespace fe::state {
+namespace {
+
+// Stream flows have their own cap (a worker's connections are bounded by its
+// ring's file table), below flow_count_max; UDP flows still fit after it.
+TEST(FlowTable, StreamFlowsStopAtTheirOwnLimitWhileUdpFlowsGoOn) {
+    FlowTableConfig config;
+    config.flow_count_max = 8;
+    config.stream_flow_count_max = 2;
+    FlowTable table(config);
+    const Time t0{};
+    FlowCreated first = table.create_stream(10, Transport::kTcp, t0);
+    ASSERT_EQ(first.result, FlowResult::kOk);
+    ASSERT_EQ(table.create_stream(11, Transport::kTcp, t0).result, FlowResult::kOk);
+    EXPECT_EQ(table.create_stream(12, Transport::kTcp, t0).result, FlowResult::kTableFull);
+    EXPECT_EQ(table.create_udp(Endpoint::v4(0xC0000201, 5060), 0, t0).result, FlowResult::kOk);
+    ASSERT_EQ(table.erase(first.handle), FlowResult::kOk);
+    EXPECT_EQ(table.create_stream(12, Transport::kTcp, t0).result, FlowResult::kOk);
+    EXPECT_EQ(table.find_by_connection(12).has_value(), true);
+}
+
+}  // namespace
+}  // namespace fe::state
