@@ -101,6 +101,9 @@ rss_bytes() { awk '/^Rss:/{print $2 * 1024}' "/proc/$1/smaps_rollup"; }
 slab_bytes() { awk '/^Slab:/{print $2 * 1024}' /proc/meminfo; }
 tcp_inuse() { awk '/^TCP:/{print $3}' /proc/net/sockstat; }
 tcp_mem_pages() { awk '/^TCP:/{for(i=1;i<=NF;i++) if($i=="mem") print $(i+1)}' /proc/net/sockstat; }
+# Datagrams the kernel dropped because a socket's receive buffer was full
+# (system-wide, /proc/net/snmp Udp: RcvbufErrors).
+udp_rcvbuf_errors() { awk '/^Udp:/{x=$6} END{print x}' /proc/net/snmp; }
 udp_inuse() { awk '/^UDP:/{print $3}' /proc/net/sockstat; }
 
 # cpu_s PID[,PID...]: utime+stime in seconds over the listed processes.

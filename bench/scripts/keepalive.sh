@@ -29,16 +29,17 @@ fi
 
 # storm_all MODE: RUNS alternating storms per server, a RESULT per server.
 storm_all() {
-	local mode="$1" i server pids port out kind=tcp-pong
+	local mode="$1" i server pids port out kind=tcp-pong rcv0
 	[ "$mode" = stun ] && kind=stun-binding
 	declare -A rates uss pcts lost
 	for i in $(seq 1 "$RUNS"); do
 		for server in flowedge kamailio; do
 			if [ "$server" = flowedge ]; then pids=$FE_PID port=$FE_PORT; else pids=$KAM_PIDS port=$KAM_PORT; fi
 			[ -n "$pids" ] || continue
+			rcv0=$(udp_rcvbuf_errors)
 			out=$("$TOOLS/fe-pingstorm" --mode "$mode" --target "127.0.0.1:$port" --conns "$CONNS" \
 				--threads "$CLIENT_THREADS" --warmup 2 --duration "$SECS" --server-pids "$pids")
-			log "$server $mode run $i (load $(cut -d' ' -f1 /proc/loadavg)): $out"
+			log "$server $mode run $i (load $(cut -d' ' -f1 /proc/loadavg)): $out udp_rcvbuf_errors=$(( $(udp_rcvbuf_errors) - rcv0 ))"
 			rates[$server]+=" $(field "$out" rate)"
 			uss[$server]+=" $(field "$out" server_us_per_op)"
 			pcts[$server]+=" $(field "$out" server_cpu_pct)"
