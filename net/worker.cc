@@ -39,6 +39,8 @@ namespace {
 constexpr uint16_t kUdpBufferGroup = 0;
 constexpr uint16_t kStreamBufferGroup = 1;
 constexpr uint32_t kNoSlot = UINT32_MAX;
+// IORING_OP_FIXED_FD_INSTALL (kernel 6.8) is newer than our liburing 2.3 headers.
+constexpr uint8_t kOpFixedFdInstall = 54;
 
 Time read_clock() {
     timespec ts;
@@ -61,11 +63,13 @@ enum class OpKind : uint8_t {
     kUdpSend,
     kAccept,
     kSocket,
+    kNodelay,       // TCP_NODELAY between an outbound socket and its connect
     kConnect,
     kStreamRecv,
     kStreamSend,
     kCloseDirect,
     kPoll,          // a readiness poll armed by poll_fd()
+    kFdInstallForTest,
 };
 
 // fe::FdPoller's event bits pass through io_uring poll results unchanged.
@@ -152,6 +156,7 @@ struct Worker::Connection {
     bool recv_submitted = false;
     bool send_submitted = false;
     bool socket_submitted = false;
+    bool nodelay_submitted = false;
     bool connect_submitted = false;
     bool close_submitted = false;
     bool flush_before_close = false;  // kClosing: send the queue before close_direct
@@ -160,6 +165,7 @@ struct Worker::Connection {
     Op recv_op;
     Op send_op;
     Op socket_op;
+    Op nodelay_op;
     Op connect_op;
     Op close_op;
     Endpoint peer;
@@ -189,7 +195,8 @@ Worker::Worker(uint32_t index, const WorkerConfig& config, Handler& handler)
       mailbox_(config.mailbox_capacity),
       doorbell_op_(std::make_unique<Op>(Op{OpKind::kDoorbell, 0})),
       eventfd_op_(std::make_unique<Op>(Op{OpKind::kEventfdRead, 0})),
-      msg_ring_op_(std::make_unique<Op>(Op{OpKind::kMsgRingSent, 0})) {}
+      msg_ring_op_(std::make_unique<Op>(Op{OpKind::kMsgRingSent, 0})),
+      fd_install_op_(std::make_unique<Op>(Op{OpKind::kFdInstallForTest, 0})) {}
 
 Worker::~Worker() {
     // A worker destroyed without a clean stop may hold armed connection
@@ -221,6 +228,9 @@ absl::Status Worker::init(std::vector<WorkerSocket> sockets) {
         return mode.status();
     }
     ring_ready_ = true;
+    // Before anything is queued: the probe waits for its own completion. A
+    // kernel without it (< 6.7) connects with Nagle on, counted per connect.
+    tcp_nodelay_supported_ = internal::probe_tcp_nodelay(ring_);
     FE_RETURN_IF_ERROR(init_connections());
     eventfd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (eventfd_ < 0) {
@@ -283,6 +293,7 @@ absl::Status Worker::init_connections() {
         c.recv_op = Op{OpKind::kStreamRecv, i};
         c.send_op = Op{OpKind::kStreamSend, i};
         c.socket_op = Op{OpKind::kSocket, i};
+        c.nodelay_op = Op{OpKind::kNodelay, i};
         c.connect_op = Op{OpKind::kConnect, i};
         c.close_op = Op{OpKind::kCloseDirect, i};
         c.timer.context = &c;
@@ -401,6 +412,7 @@ void Worker::dispatch(const Completion& c) {
         case OpKind::kUdpSend: on_udp_send(udp_send_slots_[op.index], c.result); break;
         case OpKind::kAccept: on_accept(accept_slots_[op.index], c.result); break;
         case OpKind::kSocket: on_socket(connections_[op.index], c.result); break;
+        case OpKind::kNodelay: on_nodelay(connections_[op.index], c.result); break;
         case OpKind::kConnect: on_connect(connections_[op.index], c.result); break;
         case OpKind::kStreamRecv:
             on_stream_recv(connections_[op.index], c.result, c.flags);
@@ -408,6 +420,12 @@ void Worker::dispatch(const Completion& c) {
         case OpKind::kStreamSend: on_stream_send(connections_[op.index], c.result); break;
         case OpKind::kCloseDirect: on_close_direct(connections_[op.index], c.result); break;
         case OpKind::kPoll: on_poll(poll_slots_[op.index], c.result); break;
+        case OpKind::kFdInstallForTest: {
+            FdInstalled done = std::move(fd_install_done_);
+            fd_install_done_ = nullptr;
+            done(c.result);
+            break;
+        }
     }
 }
 
@@ -447,9 +465,9 @@ void Worker::end_turn() {
 }
 
 bool Worker::quiescent() const {
-    return connection_in_use_count_ == 0 && accepts_in_flight_ == 0 &&
-           udp_recvs_in_flight_ == 0 && udp_send_free_.size() == udp_send_slot_count_ &&
-           !eventfd_read_submitted_ && polls_in_flight_ == 0;
+    return connection_in_use_count_ == 0 && accepts_in_flight_ == 0 && udp_recvs_in_flight_ == 0 &&
+           udp_send_free_.size() == udp_send_slot_count_ && !eventfd_read_submitted_ &&
+           polls_in_flight_ == 0 && fd_install_done_ == nullptr;
 }
 
 void Worker::begin_stop() {
@@ -730,7 +748,8 @@ void Worker::free_connection(Connection& c) {
     FE_ASSERT(c.partial == nullptr);
     FE_ASSERT(c.send_head == nullptr);
     FE_ASSERT(!c.recv_submitted && !c.send_submitted && !c.close_submitted);
-    FE_ASSERT(!c.socket_submitted && !c.connect_submitted && !c.file_installed);
+    FE_ASSERT(!c.socket_submitted && !c.nodelay_submitted && !c.connect_submitted);
+    FE_ASSERT(!c.file_installed);
     wheel_.cancel(c.timer);
     c.state = Connection::State::kFree;
     c.opened = false;
@@ -831,9 +850,10 @@ ConnectResult Worker::connect(const Endpoint& to, ConnectionId* connection) {
     c.opened = true;
     c.peer = to;
     std::memcpy(&c.connect_address, &address, address_size);
-    // The socket and the connect are linked and must reach the kernel in one
-    // submission.
-    if (io_uring_sq_space_left(&ring_) < 2) {
+    // socket -> TCP_NODELAY -> connect are linked and must reach the kernel in
+    // one submission. The TCP_NODELAY link is hard: if it fails, the
+    // connection still opens (with Nagle on, counted).
+    if (io_uring_sq_space_left(&ring_) < 3) {
         stats_.sq_full_submits.add();
         (void)io_uring_submit(&ring_);
     }
@@ -842,6 +862,15 @@ ConnectResult Worker::connect(const Endpoint& to, ConnectionId* connection) {
     sqe->flags |= IOSQE_IO_LINK;
     io_uring_sqe_set_data(sqe, &c.socket_op);
     c.socket_submitted = true;
+    if (tcp_nodelay_supported_) {
+        sqe = get_sqe();
+        internal::prep_tcp_nodelay(sqe, static_cast<int>(index));
+        sqe->flags |= IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK;
+        io_uring_sqe_set_data(sqe, &c.nodelay_op);
+        c.nodelay_submitted = true;
+    } else {
+        stats_.connect_nodelay_failures.add();
+    }
     sqe = get_sqe();
     io_uring_prep_connect(sqe, static_cast<int>(index),
                           reinterpret_cast<const sockaddr*>(&c.connect_address), address_size);
@@ -860,6 +889,18 @@ void Worker::on_socket(Connection& c, int32_t result) {
         c.file_installed = true;
     }
     // On failure the linked connect completes with -ECANCELED and closes.
+    if (c.state == Connection::State::kClosing) {
+        finish_close_if_idle(c);
+    }
+}
+
+void Worker::on_nodelay(Connection& c, int32_t result) {
+    FE_ASSERT(c.nodelay_submitted);
+    c.nodelay_submitted = false;
+    // -ECANCELED: the socket failed, and the connect reports that.
+    if (result < 0 && result != -ECANCELED) {
+        stats_.connect_nodelay_failures.add();
+    }
     if (c.state == Connection::State::kClosing) {
         finish_close_if_idle(c);
     }
@@ -1245,8 +1286,8 @@ void Worker::begin_close(Connection& c, CloseReason reason, CloseMode mode) {
 // close its direct descriptor; the slot is free when that completes.
 void Worker::finish_close_if_idle(Connection& c) {
     FE_ASSERT(c.state == Connection::State::kClosing);
-    if (c.recv_submitted || c.send_submitted || c.socket_submitted || c.connect_submitted ||
-        c.close_submitted) {
+    if (c.recv_submitted || c.send_submitted || c.socket_submitted || c.nodelay_submitted ||
+        c.connect_submitted || c.close_submitted) {
         return;
     }
     if (c.flush_before_close && c.send_queue_size > 0) {
@@ -1374,6 +1415,22 @@ void Worker::on_poll(PollSlot& slot, int32_t result) {
     slot.ready = nullptr;
     poll_free_.push_back(index);
     ready(result, now_);
+}
+
+// ---- Tests ----------------------------------------------------------------
+
+bool Worker::install_fd_for_test(ConnectionId id, FdInstalled done) {
+    Connection* c = find(id);
+    if (c == nullptr || !c->file_installed || fd_install_done_ != nullptr) {
+        return false;
+    }
+    fd_install_done_ = std::move(done);
+    io_uring_sqe* sqe = get_sqe();
+    // Everything but the descriptor index zero; the new fd is O_CLOEXEC.
+    io_uring_prep_rw(kOpFixedFdInstall, sqe, static_cast<int>(c->index), nullptr, 0, 0);
+    sqe->flags |= IOSQE_FIXED_FILE;
+    io_uring_sqe_set_data(sqe, fd_install_op_.get());
+    return true;
 }
 
 }  // namespace fe::net

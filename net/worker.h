@@ -39,6 +39,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "core/base/endpoint.h"
 #include "core/base/fd_poller.h"
@@ -100,6 +101,10 @@ struct alignas(kCacheLineSize) WorkerStats {
     Counter connections_connected;
     Counter connections_closed;
     Counter connect_failures;
+    // Outbound connections left with Nagle on: the kernel has no
+    // SOCKET_URING_OP_SETSOCKOPT (before 6.7), or it failed. Their small
+    // writes may wait 40 ms for the peer's delayed ACK.
+    Counter connect_nodelay_failures;
     Counter accept_errors;
     Counter stream_bytes_received;
     Counter stream_bytes_sent;
@@ -177,8 +182,10 @@ public:
     // inside this call, and the id is stale when it returns. False when the id
     // is already stale.
     bool close(ConnectionId connection, CloseMode mode = CloseMode::kAfterSend);
-    // Opens a TCP connection to `to` (IORING_OP_SOCKET into a direct descriptor,
-    // linked with IORING_OP_CONNECT). Sends may be queued before it opens.
+    // Opens a TCP connection to `to`: IORING_OP_SOCKET into a direct
+    // descriptor, TCP_NODELAY on it (internal::prep_tcp_nodelay(), when the
+    // kernel has it), then IORING_OP_CONNECT, linked. Sends may be queued
+    // before it opens.
     ConnectResult connect(const Endpoint& to, ConnectionId* connection);
     // Posts to worker `to_index` (may be this one); the receiver's on_mailbox()
     // runs on its thread. The doorbell is an IORING_OP_MSG_RING on this ring.
@@ -207,6 +214,16 @@ public:
     // Posts from a thread that is not a worker (main, tests): the doorbell is
     // the worker's eventfd.
     PostResult post_from_any_thread(const MailboxItem& item);
+
+    // ---- Tests, on this worker's thread. ----
+
+    // Installs the connection's direct descriptor as a regular fd
+    // (IORING_OP_FIXED_FD_INSTALL, kernel 6.8+) so a test can getsockopt() it.
+    // `done` runs on this worker's thread with the fd (the test closes it) or
+    // -errno. False when the id is stale, has no descriptor yet, or another
+    // install is pending.
+    using FdInstalled = absl::AnyInvocable<void(int32_t fd_or_error)>;
+    bool install_fd_for_test(ConnectionId connection, FdInstalled done);
 
 private:
     struct Op;
@@ -256,6 +273,7 @@ private:
     void free_connection(Connection& connection);
     void open_connection(Connection& connection);
     void on_socket(Connection& connection, int32_t result);
+    void on_nodelay(Connection& connection, int32_t result);
     void on_connect(Connection& connection, int32_t result);
 
     // Streams.
@@ -329,6 +347,8 @@ private:
     std::vector<uint32_t> udp_send_free_;
     uint32_t udp_send_slot_count_ = 0;
 
+    // internal::probe_tcp_nodelay() at init: connect() links a TCP_NODELAY.
+    bool tcp_nodelay_supported_ = false;
     uint32_t connection_count_max_ = 0;
     std::unique_ptr<Connection[]> connections_;
     // Free connection slots (stack); a slot is free when its state is kFree.
@@ -353,6 +373,10 @@ private:
     std::unique_ptr<PollSlot[]> poll_slots_;
     std::vector<uint32_t> poll_free_;
     uint32_t polls_in_flight_ = 0;
+
+    // install_fd_for_test(): `done` is set while its op is in the kernel.
+    std::unique_ptr<Op> fd_install_op_;
+    FdInstalled fd_install_done_;
 };
 
 }  // namespace fe::net

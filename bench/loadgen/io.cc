@@ -5,12 +5,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "bench/loadgen/text.h"
 #include "core/base/assert.h"
 #include "core/base/status.h"
+#include "net/internal/socket.h"
 
 namespace fe::loadgen {
 
@@ -24,6 +27,18 @@ constexpr uint8_t kOpBind = 56;
 constexpr uint32_t kCqeBatchMax = 256;
 constexpr uint32_t kCqeBatchesPerPoll = 8;
 
+// Latencies measured with Nagle on are the generator's, not the server's:
+// say so once per process, on stderr, the first time it happens.
+void warn_nodelay_once(const char* why) {
+    static std::atomic<bool> warned{false};
+    if (!warned.exchange(true)) {
+        std::fprintf(stderr,
+                     "flowedge-bench: warning: TCP flows without TCP_NODELAY (%s); back-to-back "
+                     "small messages may wait 40 ms for a delayed ACK\n",
+                     why);
+    }
+}
+
 }  // namespace
 
 struct Io::Conn {
@@ -35,7 +50,7 @@ struct Io::Conn {
     bool send_in_flight = false;
     bool close_submitted = false;
     bool connect_failed = false;
-    uint8_t connect_steps_left = 0;  // socket, bind, connect completions to come
+    uint8_t connect_steps_left = 0;  // socket, nodelay, bind, connect completions to come
     // Operations in the kernel naming this slot; the slot is freed at 0 after
     // the descriptor was closed.
     uint16_t ops = 0;
@@ -103,6 +118,11 @@ absl::Status Io::init(const IoConfig& config, IoHandler& handler, std::vector<in
     ring_ready_ = true;
     connection_count_max_ = config.connection_count_max;
     if (connection_count_max_ > 0) {
+        // Before anything is queued: the probe waits for its own completion.
+        tcp_nodelay_supported_ = net::internal::probe_tcp_nodelay(ring_);
+        if (!tcp_nodelay_supported_) {
+            warn_nodelay_once("the kernel lacks SOCKET_URING_OP_SETSOCKOPT, Linux 6.7+");
+        }
         const int r = io_uring_register_files_sparse(&ring_, connection_count_max_);
         if (r < 0) {
             return absl::ResourceExhaustedError(cat(
@@ -177,18 +197,35 @@ IoConnectResult Io::connect(uint32_t source_addr, const sockaddr_in& to, uint64_
     c.user = user;
     c.connect_failed = false;
     c.close_submitted = false;
-    c.connect_steps_left = 3;
-    c.ops = 3;
+    const uint8_t steps = tcp_nodelay_supported_ ? 4 : 3;
+    c.connect_steps_left = steps;
+    c.ops = steps;
     c.peer = to;
     c.bind_addr = sockaddr_in{};
     c.bind_addr.sin_family = AF_INET;
     c.bind_addr.sin_addr.s_addr = htonl(source_addr);
     c.bind_addr.sin_port = 0;  // the kernel picks a port free on this address
 
+    // The linked chain must reach the kernel in one submission: get_sqe()
+    // submitting halfway would cut it.
+    if (io_uring_sq_space_left(&ring_) < steps) {
+        ++stats_.sq_full;
+        (void)io_uring_submit(&ring_);
+    }
     io_uring_sqe* sqe = get_sqe();
     io_uring_prep_socket_direct(sqe, AF_INET, SOCK_STREAM, 0, index, 0);
     sqe->flags |= IOSQE_IO_LINK;
     io_uring_sqe_set_data64(sqe, pack(OpKind::kSocket, index, c.generation));
+
+    if (tcp_nodelay_supported_) {
+        // A hard link: a failed TCP_NODELAY does not cancel bind and connect.
+        sqe = get_sqe();
+        net::internal::prep_tcp_nodelay(sqe, static_cast<int>(index));
+        sqe->flags |= IOSQE_IO_HARDLINK | IOSQE_FIXED_FILE;
+        io_uring_sqe_set_data64(sqe, pack(OpKind::kNodelay, index, c.generation));
+    } else {
+        ++stats_.nodelay_errors;
+    }
 
     sqe = get_sqe();
     io_uring_prep_rw(kOpBind, sqe, static_cast<int>(index), &c.bind_addr, 0, sizeof(sockaddr_in));
@@ -211,7 +248,13 @@ void Io::on_connect_step(Conn& c, OpKind kind, int32_t result, Time now) {
     if (kind == OpKind::kSocket && result >= 0) {
         c.file_installed = true;
     }
-    if (result < 0) {
+    if (kind == OpKind::kNodelay) {
+        // -ECANCELED: the socket failed, which fails the connection anyway.
+        if (result < 0 && result != -ECANCELED) {
+            ++stats_.nodelay_errors;
+            warn_nodelay_once(std::strerror(-result));
+        }
+    } else if (result < 0) {
         c.connect_failed = true;
     }
     if (c.connect_steps_left > 0) {
@@ -580,6 +623,7 @@ void Io::dispatch(const io_uring_cqe& cqe, Time now) {
     FE_ASSERT(c.state != Conn::State::kFree);
     switch (kind) {
         case OpKind::kSocket:
+        case OpKind::kNodelay:
         case OpKind::kBind:
         case OpKind::kConnect: on_connect_step(c, kind, cqe.res, now); break;
         case OpKind::kRecv: on_recv(c, cqe.res, cqe.flags, now); break;
