@@ -17,6 +17,9 @@ release=${FE_BUILD_DIR:-$root/build}
 sanitize=${FE_SANITIZE_BUILD_DIR:-$root/build-sanitize}
 fuzz=${FE_FUZZ_BUILD_DIR:-$root/build-fuzz}
 fuzz_seconds=${FE_FUZZ_SECONDS:-30}
+# A fixed seed makes the fuzz step repeatable: a run explores the same inputs
+# in the same order, so a crash found here reproduces with the same command.
+fuzz_seed=${FE_FUZZ_SEED:-1}
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
@@ -45,7 +48,7 @@ for f in "$fuzz"/tests/fuzz/*_fuzz; do
   dict=()
   [[ -f "tests/fuzz/${name%_fuzz}.dict" ]] && dict=(-dict="tests/fuzz/${name%_fuzz}.dict")
   echo "fuzz: $name for ${fuzz_seconds}s"
-  "$f" -max_total_time="$fuzz_seconds" -print_final_stats=0 "${dict[@]}" "$work" \
+  "$f" -seed="$fuzz_seed" -max_total_time="$fuzz_seconds" -print_final_stats=0 "${dict[@]}" "$work" \
     $( [[ -d "$corpus" ]] && echo "$corpus" ) 2>"$work.log" || { tail -50 "$work.log"; exit 1; }
   rm -rf "$work" "$work.log"
 done

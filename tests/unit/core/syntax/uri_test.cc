@@ -327,6 +327,10 @@ TEST(UriTest, EqualityRfc3261Section19_1_4) {
          true},
         {"tel:+358-555-1234567", "tel:+358-555-1234568", false},
         {"tel:+1234", "sip:+1234@h", false},
+        // A repeated header name (found by uri_fuzz: the URI was unequal to itself).
+        {"sip:a@h?x=1&h=&h=%A1", "sip:a@h?x=1&h=&h=%A1", true},
+        {"sip:a@h?h=%A1&h=", "sip:a@h?h=&h=%a1", true},
+        {"sip:a@h?h=&h=%A1", "sip:a@h?h=&h=%A2", false},
     };
     for (const EqualCase& c : cases) {
         EXPECT_EQ(uri_equal(parse_ok(c.a), parse_ok(c.b)), c.equal) << c.a << " vs " << c.b;
