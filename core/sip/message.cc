@@ -433,7 +433,9 @@ ParseError Message::parse_content_length(const HeaderField& f) {
 ParseError Message::check_mandatory() const {
     // RFC 3261 §8.1.1: To, From, CSeq, Call-ID, Max-Forwards and Via; a proxy
     // adds Max-Forwards when absent (§16.6 step 3), so only five are required.
-    if (!has(HeaderId::kVia)) {
+    // A Via line with no value in it ("Via: ,") is no Via: callers may take
+    // *list(kVia).begin() as the top Via.
+    if (!has(HeaderId::kVia) || via_count_ == 0) {
         return ParseError::kMissingVia;
     }
     if (!has(HeaderId::kFrom)) {

@@ -262,6 +262,12 @@ def test_malformed_requests_get_400_naming_the_defect_and_the_node_goes_on(node)
     t.send(bad_via)
     r = t.recv()
     assert r.status == 400 and r.reason.startswith("Bad Via"), r
+    # A Via line with no value (found by the fuzzer) names the defect too.
+    t.send(siplib.request("MESSAGE", "sip:alice@example.com", [
+        ("Via", ","), ("From", "<sip:bob@example.com>;tag=1"),
+        ("To", "<sip:alice@example.com>"), ("Call-ID", "v@y"), ("CSeq", "1 MESSAGE")]))
+    r = t.recv()
+    assert (r.status, r.reason) == (400, "Missing Via"), r
     # A malformed response is dropped; the connection and other flows go on.
     t.send(b"SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n")
     t.send(b"\r\n\r\n")

@@ -313,6 +313,10 @@ std::vector<InvalidCase> invalid_cases() {
          ParseError::kDuplicateHeader},
         {"missing Via", "INVITE sip:x SIP/2.0\r\nFrom: <sip:a@x>\r\nTo: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n",
          ParseError::kMissingVia},
+        // Found by sip_message_fuzz: a Via line holding only a comma left no top
+        // Via for the edge to edit (an assertion would have stopped the node).
+        {"Via with no value", "INVITE sip:x SIP/2.0\r\nVia: ,\r\nFrom: <sip:a@x>\r\nTo: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n",
+         ParseError::kMissingVia},
         {"missing From", "INVITE sip:x SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nTo: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n",
          ParseError::kMissingFrom},
         {"missing To", "INVITE sip:x SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nFrom: <sip:a@x>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n",
