@@ -11,41 +11,17 @@
 #include <thread>
 #include <vector>
 
+#include "tests/unit/state/binding_test_util.h"
+
 namespace fe::state {
 namespace {
 
-const Time kT0 = Time{} + hours(1);
+using test::kT0;
+using test::outbound_update;
+using test::plain_update;
+using test::removal;
+using test::Result;
 
-BindingUpdate outbound_update(std::string_view instance, uint32_t reg_id, std::string_view contact,
-                              Duration expires_in = seconds(3600)) {
-    return BindingUpdate{.action = BindingAction::kUpsert,
-                         .instance_key = instance,
-                         .reg_id = reg_id,
-                         .contact_key = contact,
-                         .contact = contact,
-                         .contact_uri = contact,
-                         .expires_in = expires_in};
-}
-
-BindingUpdate plain_update(std::string_view contact, Duration expires_in = seconds(3600)) {
-    return BindingUpdate{.action = BindingAction::kUpsert,
-                         .contact_key = contact,
-                         .contact = contact,
-                         .contact_uri = contact,
-                         .expires_in = expires_in};
-}
-
-BindingUpdate removal(BindingUpdate u) {
-    u.action = BindingAction::kRemove;
-    return u;
-}
-
-// Runs apply() and keeps what the callback saw.
-struct Result {
-    bool called = false;
-    StoreStatus status = StoreStatus::kUnavailable;
-    std::vector<Binding> bindings;
-};
 
 Result apply(BindingStore& store, std::string_view aor, std::vector<BindingUpdate> updates,
              std::string_view call_id, uint32_t cseq, std::string_view token, Time now,

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "core/time/timer_wheel.h"
+#include "tests/unit/state/binding_test_util.h"
 
 namespace fe::state {
 namespace {
@@ -261,41 +262,15 @@ private:
     redisContext* c_;
 };
 
-// ---- Helpers, as in embedded_store_test.cc. ---------------------------------
+// ---- Helpers (shared with embedded_store_test.cc). ---------------------------
 
-const Time kT0 = Time{} + hours(1);
+using test::kT0;
+using test::outbound_update;
+using test::plain_update;
+using test::removal;
+using test::Result;
 // A second node's monotonic clock: a different epoch.
 const Time kT0NodeB = Time{} + hours(50);
-
-BindingUpdate outbound_update(std::string_view instance, uint32_t reg_id, std::string_view contact,
-                              Duration expires_in = seconds(3600)) {
-    return BindingUpdate{.action = BindingAction::kUpsert,
-                         .instance_key = instance,
-                         .reg_id = reg_id,
-                         .contact_key = contact,
-                         .contact = contact,
-                         .contact_uri = contact,
-                         .expires_in = expires_in};
-}
-
-BindingUpdate plain_update(std::string_view contact, Duration expires_in = seconds(3600)) {
-    return BindingUpdate{.action = BindingAction::kUpsert,
-                         .contact_key = contact,
-                         .contact = contact,
-                         .contact_uri = contact,
-                         .expires_in = expires_in};
-}
-
-BindingUpdate removal(BindingUpdate u) {
-    u.action = BindingAction::kRemove;
-    return u;
-}
-
-struct Result {
-    bool called = false;
-    StoreStatus status = StoreStatus::kUnavailable;
-    std::vector<Binding> bindings;
-};
 
 constexpr std::string_view kAlice = "sip:alice@example.com";
 constexpr std::string_view kMallory = "sip:mallory@example.com";
