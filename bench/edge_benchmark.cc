@@ -1,14 +1,16 @@
-// The edge's per-request work without I/O (core/outbound/edge.h): classifying
-// a request whose Route holds our flow token (HMAC verify included), and the
-// whole forwarding step SipWorker runs for it: parse, classify, Max-Forwards,
-// loop check, received/rport, branch, our Via with the source flow's token,
-// Record-Route, edit list gathered into send ranges.
+// The edge's per-request work without I/O: the routing decision for a request
+// whose Route holds our flow token (core/outbound/router.h, HMAC verify
+// included), and the whole forwarding step SipWorker runs for it: parse,
+// decide, received/rport, branch, our Via with the source flow's token,
+// Record-Route, edit list gathered into send ranges (cluster/forwarder.h).
 #include <benchmark/benchmark.h>
 
 #include <array>
 #include <string>
 
+#include "cluster/forwarder.h"
 #include "core/outbound/edge.h"
+#include "core/outbound/router.h"
 #include "core/sip/edit.h"
 #include "core/sip/message.h"
 #include "core/syntax/via.h"
@@ -57,64 +59,63 @@ struct Fixture {
     }
 };
 
-void BM_EdgeClassifyRoute(benchmark::State& state) {
+fe::outbound::RouterContext context_of(const Fixture& f) {
+    return fe::outbound::RouterContext{.me = &f.me, .keys = &f.ring, .source = f.peer_flow,
+                                       .roles = {}, .ack_matches_proxy = false};
+}
+
+// The routing decision alone: validation, the Route walk (HMAC verify), the
+// dialog tests.
+void BM_EdgeRouteRequest(benchmark::State& state) {
     Fixture f;
     fe::sip::Message message;
     if (message.parse(f.invite) != fe::sip::ParseError::kOk) {
         state.SkipWithError("parse");
         return;
     }
+    const fe::outbound::RouterContext ctx = context_of(f);
     for (auto _ : state) {
-        fe::outbound::RouteDecision d = fe::outbound::classify_route(message, f.me, f.ring, f.peer_flow);
-        benchmark::DoNotOptimize(d.kind);
+        const fe::outbound::RequestRoute r = fe::outbound::route_request(message, ctx);
+        benchmark::DoNotOptimize(r.kind);
     }
 }
-BENCHMARK(BM_EdgeClassifyRoute);
+BENCHMARK(BM_EdgeRouteRequest);
 
+// What the worker does for an INVITE routed by our token, minus the send:
+// parse, decide, mint the Via's token, write our Via and the token
+// Record-Route, and gather the edits into send ranges.
 void BM_EdgeForwardRoutedInvite(benchmark::State& state) {
     Fixture f;
-    fe::sip::EditArena arena;
+    fe::cluster::Forwarder forwarder;
+    const fe::outbound::RouterContext ctx = context_of(f);
     for (auto _ : state) {
         fe::sip::Message message;
         if (message.parse(f.invite) != fe::sip::ParseError::kOk) {
             state.SkipWithError("parse");
             return;
         }
-        fe::outbound::RouteDecision d =
-            fe::outbound::classify_route(message, f.me, f.ring, f.peer_flow);
-        fe::outbound::MaxForwards mf = fe::outbound::check_max_forwards(message);
-        fe::outbound::LoopResult loop = fe::outbound::detect_loop(message, f.me);
-        benchmark::DoNotOptimize(loop.verdict);
+        const fe::outbound::RequestRoute r = fe::outbound::route_request(message, ctx);
         std::array<char, fe::token::kTokenTextSizeMax> via_token;
-        auto minted = fe::token::mint(f.ring, f.peer_flow, via_token);
-        arena.reset();
-        fe::sip::EditList edits(message, arena);
-        const std::string_view top_value = *message.list(fe::sip::HeaderId::kVia).begin();
+        const auto minted = fe::token::mint(f.ring, f.peer_flow, via_token);
         fe::syntax::Via top;
-        (void)fe::syntax::parse_via(top_value, top);
-        char received[fe::outbound::kViaReceivedSizeMax];
-        size_t n = fe::outbound::write_via_received(top, f.peer_flow.remote, received,
-                                                    sizeof(received));
-        (void)edits.insert_after(top_value, std::string_view(received, n));
-        (void)edits.remove_first_value(fe::sip::HeaderId::kRoute);
-        (void)edits.replace_value(message.field(message.first_index(fe::sip::HeaderId::kMaxForwards)),
-                                  mf.next_value);
-        char branch[fe::outbound::kBranchSizeMax];
-        size_t bn = fe::outbound::write_branch(message, top.branch, branch, sizeof(branch));
+        (void)fe::syntax::parse_via(*message.list(fe::sip::HeaderId::kVia).begin(), top);
+        const fe::outbound::BranchId branch =
+            fe::outbound::write_branch(message, top.branch, fe::outbound::BranchKind::kStateless);
         char via[fe::outbound::kEdgeViaValueSizeMax];
-        size_t vn = fe::outbound::write_via_value({"192.0.2.10", 5060, fe::Transport::kTcp},
-                                                  std::string_view(branch, bn),
-                                                  std::string_view(via_token.data(), minted.size),
-                                                  via, sizeof(via));
-        (void)edits.insert_header_before(fe::sip::HeaderId::kVia, "Via", std::string_view(via, vn));
+        const size_t vn = fe::outbound::write_via_value(
+            {"192.0.2.10", 5060, fe::Transport::kTcp}, branch.view(),
+            std::string_view(via_token.data(), minted.size), via, sizeof(via));
         char rr[fe::outbound::kFlowUriValueSizeMax];
-        size_t rn = fe::outbound::write_flow_uri_value(d.token, {"192.0.2.10", 5060, fe::Transport::kTcp},
-                                                       fe::outbound::ObParam::kOmit, rr, sizeof(rr));
-        (void)edits.insert_header_before(fe::sip::HeaderId::kRecordRoute, "Record-Route",
-                                         std::string_view(rr, rn));
-        fe::sip::ConstBuffer ranges[fe::sip::kEditRangeCountMax];
-        size_t count = edits.gather(ranges, std::size(ranges));
-        benchmark::DoNotOptimize(count);
+        const size_t rn = fe::outbound::write_flow_uri_value(
+            r.flow_token, {"192.0.2.10", 5060, fe::Transport::kTcp},
+            fe::outbound::ObParam::kOmit, rr, sizeof(rr));
+        const fe::outbound::ViaReceived received =
+            fe::outbound::via_received_of(message, f.peer_flow.remote);
+        fe::cluster::ForwardPlan plan{.edits = &r.edits, .via = std::string_view(via, vn)};
+        plan.via_received = received.edit();
+        plan.record_route_target = std::string_view(rr, rn);
+        const auto parts = forwarder.request(message, plan);
+        benchmark::DoNotOptimize(parts.size());
     }
 }
 BENCHMARK(BM_EdgeForwardRoutedInvite);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/outbound/proxy.h"
+#include "core/outbound/edge.h"
 #include "core/outbound/proxy_request.h"
 #include "core/sip/edit.h"
 #include "core/sip/message.h"
@@ -87,8 +88,10 @@ void BM_BuildBranchRequest(benchmark::State& state) {
     char out[2048];
     for (auto _ : state) {
         arena.reset();
-        const fe::outbound::BranchId id =
-            fe::outbound::make_branch_id(fe::outbound::branch_hash(request, secret), 0);
+        const fe::outbound::BranchId id = fe::outbound::write_branch_id(
+            {.kind = fe::outbound::BranchKind::kProxy,
+             .hash = fe::outbound::branch_hash(request, secret),
+             .loop = fe::outbound::loop_hash(request)});
         fe::sip::EditList edits(request, arena);
         const fe::outbound::BranchRequestSpec spec{.contact_uri = "sip:bob@192.0.2.2;transport=tcp",
                                                    .path = path,

@@ -39,15 +39,16 @@ constexpr int kAorCount = 1000;
 
 class RunHandler : public net::Handler {
 public:
-    void on_datagram(net::Worker&, net::UdpSocketId, const Endpoint&, std::string_view,
+    void on_datagram(net::Runtime&, net::UdpSocketId, const Endpoint&, std::string_view,
                      Time) override {}
-    size_t on_stream_data(net::Worker&, net::ConnectionId, std::string_view b, Time) override {
+    size_t on_stream_data(net::Runtime&, net::ConnectionId, std::string_view b, Time) override {
         return b.size();
     }
-    void on_connection_open(net::Worker&, net::ConnectionId, const Endpoint&, Transport,
+    void on_connection_open(net::Runtime&, net::ConnectionId, const Endpoint&, Transport,
                             Time) override {}
-    void on_connection_closed(net::Worker&, net::ConnectionId, net::CloseReason, Time) override {}
-    void on_mailbox(net::Worker& w, const net::MailboxItem& item, Time) override {
+    void on_connection_closed(net::Runtime&, net::ConnectionId, net::CloseReason, Time) override {}
+    void on_mailbox(net::Runtime& runtime, const net::MailboxItem& item, Time) override {
+        net::Worker& w = static_cast<net::Worker&>(runtime);
         if (item.kind == kKindRun) {
             (*reinterpret_cast<std::function<void(net::Worker&)>*>(item.words[0]))(w);
         }

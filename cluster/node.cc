@@ -16,8 +16,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "cluster/proxy.h"
-#include "cluster/registrar.h"
+#include "cluster/node_limits.h"
 #include "core/base/assert.h"
 #include "core/base/status.h"
 #include "core/base/strings.h"
@@ -202,18 +201,12 @@ absl::Status Node::start() {
     context_.config = &config_;
     context_.key_ring = &key_ring_;
     context_.worker_count = worker_count;
-    context_.advertise_host = config_.advertise;
-    if (context_.advertise_host.empty()) {
-        const Endpoint& first = config_.listens.front().endpoint;
-        context_.advertise_host =
-            first.is_v6() ? absl::StrCat("[", first.address_string(), "]") : first.address_string();
-    }
-    if (context_.advertise_host.size() > outbound::kEdgeHostSizeMax) {
-        return absl::InvalidArgumentError("flowedge: --advertise host is too long");
-    }
-    if (!config_.next_hop.empty()) {
+    context_.roles = outbound::Roles{.edge = config_.has_role(Role::kEdge),
+                                     .registrar = config_.has_role(Role::kRegistrar),
+                                     .proxy = config_.has_role(Role::kProxy),
+                                     .has_next_hop = !config_.next_hop.empty()};
+    if (context_.roles.has_next_hop) {
         FE_ASSIGN_OR_RETURN(NextHop hop, parse_next_hop(config_.next_hop));
-        context_.has_next_hop = true;
         context_.next_hop = hop.endpoint;
         context_.next_hop_transport = hop.transport;
     }
@@ -223,11 +216,14 @@ absl::Status Node::start() {
     }
     context_.generation_start = 1 + (generation & 0x7fffffffu);
 
-    if (config_.has_role(Role::kRegistrar)) {
+    // The registrar and the proxy both need the location service; a node
+    // with neither role keeps none.
+    if (context_.roles.registrar || context_.roles.proxy) {
         if (config_.store == "embedded") {
             store_ = std::make_unique<state::EmbeddedStore>();
             context_.store = store_.get();
         } else {
+            redis_mode_ = true;
             FE_ASSIGN_OR_RETURN(redis_, resolve_redis_url(config_.store));
             context_.redis_label = redis_.label;
             // Read once, here: core/ and state/ never read a clock. Redis
@@ -246,16 +242,7 @@ absl::Status Node::start() {
                              "is back\n",
                              redis_.label.c_str());
             }
-            for (uint32_t i = 0; i < worker_count; ++i) {
-                worker_stores_.push_back(std::make_unique<WorkerStore>());
-            }
         }
-        registrar_config_.expires_min_s = config_.min_expires_s;
-        registrar_config_.expires_max_s = config_.max_expires_s;
-        registrar_config_.expires_default_s = config_.default_expires_s;
-        registrar_config_.flow_timer_s = config_.flow_timer_s;
-        registrar_config_.domains = config_.domains;
-        registrar_config_.node_id = config_.node_id;
     }
 
     net::WorkersConfig workers_config;
@@ -263,15 +250,50 @@ absl::Status Node::start() {
     for (const Listen& l : config_.listens) {
         workers_config.listens.push_back(net::ListenSpec{l.transport, l.endpoint});
     }
-    // Ports are known only once bound (port 0); bind first, then fill the
-    // context before any worker sees a message. Workers::start() binds and
-    // starts the threads in one step, so the ports must come from the config:
-    // port 0 is refused here.
-    for (const Listen& l : config_.listens) {
-        if (l.endpoint.port == 0) {
-            return absl::InvalidArgumentError("flowedge: --listen needs an explicit port");
-        }
+    sip_workers_.assign(worker_count, nullptr);
+    workers_ = std::make_unique<net::Workers>(
+        workers_config, [this](net::Worker& worker) { return make_sip_worker(worker); });
+    if (absl::Status s = workers_->bind(); !s.ok()) {
+        workers_.reset();
+        return absl::Status(s.code(), absl::StrCat("flowedge: ", s.message()));
+    }
+    FE_RETURN_IF_ERROR(learn_listeners());
+
+    context_.registrar.expires_min_s = config_.min_expires_s;
+    context_.registrar.expires_max_s = config_.max_expires_s;
+    context_.registrar.expires_default_s = config_.default_expires_s;
+    context_.registrar.flow_timer_s = config_.flow_timer_s;
+    context_.registrar.domains = config_.domains;
+    context_.registrar.local_hosts = context_.aliases;
+    context_.registrar.local_hosts.push_back(context_.advertise_host);
+    context_.registrar.local_ports = context_.ports;
+    context_.registrar.node_id = config_.node_id;
+
+    context_.proxy.identity = context_.identity();
+    context_.proxy.keys = &key_ring_;
+    context_.proxy.via_host = context_.advertise_host;
+    context_.proxy.udp_port = context_.udp_port;
+    context_.proxy.tcp_port = context_.tcp_port;
+    if (RAND_bytes(reinterpret_cast<uint8_t*>(&context_.proxy.branch_secret),
+                   sizeof(context_.proxy.branch_secret)) != 1) {
+        return absl::InternalError("flowedge: RAND_bytes failed");
+    }
+    if (worker_count > 1) {
+        mail_ = std::make_unique<WorkerMail>(worker_count, kWorkerMailRingSize);
+        context_.mail = mail_.get();
+    }
+    if (absl::Status s = workers_->start(); !s.ok()) {
+        workers_.reset();
+        return absl::Status(s.code(), absl::StrCat("flowedge: ", s.message()));
+    }
+    return absl::OkStatus();
+}
+
+absl::Status Node::learn_listeners() {
+    const std::vector<net::ListenSpec>& bound = workers_->listening();
+    for (const net::ListenSpec& l : bound) {
         context_.ports.push_back(l.endpoint.port);
+        context_.aliases.push_back(l.endpoint.address_string());
         if (l.transport == Transport::kUdp && context_.udp_port == 0) {
             context_.udp_port = l.endpoint.port;
         }
@@ -279,70 +301,28 @@ absl::Status Node::start() {
             context_.tcp_port = l.endpoint.port;
         }
     }
-
-    // The store worker i's roles use: the shared embedded one, or the slot
-    // worker i fills with its own Redis store once it runs.
-    auto store_of = [this](uint32_t i) -> state::BindingStore& {
-        if (store_ != nullptr) {
-            return *store_;
-        }
-        return *worker_stores_[i];
-    };
-    const bool has_store = store_ != nullptr || !worker_stores_.empty();
-    std::vector<net::Handler*> handlers;
-    for (uint32_t i = 0; i < worker_count; ++i) {
-        RegistrarService* registrar = nullptr;
-        if (has_store) {
-            registrars_.push_back(std::make_unique<Registrar>(store_of(i), registrar_config_));
-            registrar = registrars_.back().get();
-        }
-        handlers_.push_back(std::make_unique<SipWorker>(i, context_, registrar, nullptr));
-        handlers.push_back(handlers_.back().get());
-        if (!worker_stores_.empty()) {
-            handlers_.back()->set_redis_store(worker_stores_[i].get(), make_redis_factory());
-        }
+    context_.advertise_host = config_.advertise;
+    if (context_.advertise_host.empty()) {
+        const Endpoint& first = bound.front().endpoint;
+        context_.advertise_host =
+            first.is_v6() ? absl::StrCat("[", first.address_string(), "]") : first.address_string();
     }
-    if (config_.has_role(Role::kProxy) && has_store) {
-        HomeProxyConfig proxy_config;
-        proxy_config.domains = config_.domains;
-        proxy_config.via_host = context_.advertise_host;
-        proxy_config.udp_port = context_.udp_port;
-        proxy_config.tcp_port = context_.tcp_port;
-        if (RAND_bytes(reinterpret_cast<uint8_t*>(&proxy_config.branch_secret),
-                       sizeof(proxy_config.branch_secret)) != 1) {
-            return absl::InternalError("flowedge: RAND_bytes failed");
-        }
-        for (uint32_t i = 0; i < worker_count; ++i) {
-            // The wheel exists once the workers start, before any message.
-            proxy_config.worker_index = static_cast<uint8_t>(i);
-            proxies_.push_back(make_home_proxy(
-                store_of(i), *handlers_[i],
-                [this, i]() -> time::TimerWheel& { return workers_->worker(i).timer_wheel(); },
-                proxy_config));
-            handlers_[i]->set_proxy(proxies_.back().get());
-        }
-    }
-    workers_ = std::make_unique<net::Workers>(workers_config, handlers);
-    if (absl::Status s = workers_->start(); !s.ok()) {
-        workers_.reset();
-        return absl::Status(s.code(), absl::StrCat("flowedge: ", s.message()));
-    }
-    for (uint32_t i = 0; i < worker_count; ++i) {
-        net::MailboxItem start;
-        start.kind = SipWorker::kMailStart;
-        if (workers_->post(i, start) != net::PostResult::kPosted) {
-            return absl::InternalError("flowedge: could not start the worker's sweep");
-        }
+    if (context_.advertise_host.size() > outbound::kEdgeHostSizeMax) {
+        return absl::InvalidArgumentError("flowedge: --advertise host is too long");
     }
     return absl::OkStatus();
 }
 
-SipWorker::RedisFactory Node::make_redis_factory() const {
-    state::RedisStoreConfig config{.host = redis_.ip, .port = redis_.port,
-                                   .wall_clock_offset = wall_clock_offset_};
-    return [config](net::Worker& worker) {
-        return std::make_unique<state::RedisStore>(config, worker, worker.timer_wheel());
-    };
+std::unique_ptr<net::Handler> Node::make_sip_worker(net::Worker& worker) {
+    std::unique_ptr<state::RedisStore> redis;
+    if (redis_mode_) {
+        const state::RedisStoreConfig config{.host = redis_.ip, .port = redis_.port,
+                                             .wall_clock_offset = wall_clock_offset_};
+        redis = std::make_unique<state::RedisStore>(config, worker, worker.timer_wheel());
+    }
+    auto handler = std::make_unique<SipWorker>(worker, context_, std::move(redis));
+    sip_workers_[worker.index()] = handler.get();
+    return handler;
 }
 
 void Node::stop() {
@@ -366,8 +346,11 @@ std::vector<Listen> Node::listening() const {
 std::string Node::stats_line() const {
     uint64_t requests = 0, responses = 0, pings = 0, stun = 0, malformed = 0, incoming = 0,
              gone = 0, bad_token = 0, flows = 0, expired = 0, posted = 0, other_node = 0;
-    for (const auto& h : handlers_) {
-        const EdgeStats& s = h->stats();
+    for (const SipWorker* w : sip_workers_) {
+        if (w == nullptr) {
+            continue;
+        }
+        const EdgeStats& s = w->stats();
         requests += s.requests.get();
         responses += s.responses.get();
         pings += s.pings_answered.get();
@@ -386,17 +369,17 @@ std::string Node::stats_line() const {
         " stun=", stun, " malformed=", malformed, " routed=", incoming, " flow_failed=", gone,
         " bad_token=", bad_token, " flows=", flows, " flows_expired=", expired,
         " cross_worker=", posted, " other_node=", other_node);
-    if (!worker_stores_.empty()) {
+    if (redis_mode_) {
         uint64_t unavailable = 0, connects = 0, connect_failures = 0, disconnects = 0;
-        for (const auto& h : handlers_) {
-            const EdgeStats& s = h->stats();
-            unavailable += s.store_unavailable.get();
+        for (const SipWorker* w : sip_workers_) {
+            if (w == nullptr) {
+                continue;
+            }
+            const EdgeStats& s = w->stats();
+            unavailable += s.store_unavailable.get() + w->redis_refused_count();
             connects += s.store_connects.get();
             connect_failures += s.store_connect_failures.get();
             disconnects += s.store_disconnects.get();
-        }
-        for (const auto& slot : worker_stores_) {
-            unavailable += slot->refused_count();  // before the store existed, or after
         }
         absl::StrAppend(&line, " redis_unavailable=", unavailable, " redis_connects=", connects,
                         " redis_connect_failures=", connect_failures,

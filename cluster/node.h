@@ -1,15 +1,19 @@
 // File: cluster/node.h
 //
-// One flowedge node: the key ring, the binding store, a registrar and a
-// SipWorker per worker, and the net::Workers that run them. Control plane only
-// (absl::Status); the data plane lives in SipWorker.
+// One flowedge node: the key ring, the binding store, the rings between
+// workers, and the net::Workers that run one SipWorker each. Control plane
+// only (absl::Status); the data plane lives in SipWorker.
+//
+// Start-up: bind every listener (a port 0 becomes the port the kernel
+// chose), fill the NodeContext completely, then start the workers; each
+// worker's SipWorker (with its registrar, home proxy and, with Redis, its own
+// store) is built on that worker's thread before its loop runs.
 //
 // The binding store is one EmbeddedStore shared by the workers (--store
 // embedded, the default), or with --store redis://HOST:PORT one RedisStore
 // per worker, made on that worker's thread when it starts and destroyed there
-// when it stops (state/redis_store.h); the roles reach it through the
-// worker's WorkerStore slot. A Redis that is down at start does not stop the
-// node: REGISTERs get 500 until it is back.
+// when it stops (state/redis_store.h). A Redis that is down at start does not
+// stop the node: REGISTERs get 500 until it is back.
 //
 //   FE_ASSIGN_OR_RETURN(fe::cluster::Config config, fe::cluster::parse_args(argc, argv));
 //   fe::cluster::Node node(config);
@@ -26,10 +30,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "cluster/config.h"
-#include "cluster/proxy_service.h"
-#include "cluster/registrar_service.h"
 #include "cluster/sip_worker.h"
-#include "cluster/worker_store.h"
+#include "cluster/worker_context.h"
+#include "cluster/worker_mail.h"
 #include "core/outbound/registrar.h"
 #include "core/token/key_ring.h"
 #include "net/workers.h"
@@ -82,25 +85,29 @@ public:
     // One line of the main counters summed over workers (after stop()).
     std::string stats_line() const;
 
+    // Worker `index`'s SIP layer (after start(); its counters may be read
+    // from any thread).
+    const SipWorker& sip_worker(uint32_t index) const { return *sip_workers_[index]; }
+    uint32_t worker_count() const { return context_.worker_count; }
+
 private:
-    // How each worker makes its Redis store (--store redis://).
-    SipWorker::RedisFactory make_redis_factory() const;
+    // Fills the context's names and ports from the bound listeners.
+    absl::Status learn_listeners();
+    // Worker `worker.index()`'s handler, on that worker's thread.
+    std::unique_ptr<net::Handler> make_sip_worker(net::Worker& worker);
 
     Config config_;
     token::KeyRing key_ring_;
     NodeContext context_;
-    outbound::RegistrarConfig registrar_config_;
-    std::unique_ptr<state::BindingStore> store_;
+    std::unique_ptr<state::BindingStore> store_;  // --store embedded
+    bool redis_mode_ = false;
     RedisTarget redis_;  // --store redis:// only
     // Wall-clock time minus fe::Time (the monotonic clock), read at start.
     Duration wall_clock_offset_{};
-    // --store redis://: one slot per worker, which the worker fills with its
-    // own RedisStore on its thread; the worker's registrar and proxy hold it.
-    // Declared before the roles so it outlives them.
-    std::vector<std::unique_ptr<WorkerStore>> worker_stores_;
-    std::vector<std::unique_ptr<RegistrarService>> registrars_;
-    std::vector<std::unique_ptr<ProxyService>> proxies_;
-    std::vector<std::unique_ptr<SipWorker>> handlers_;
+    std::unique_ptr<WorkerMail> mail_;
+    // One per worker, each written once by its own thread in
+    // make_sip_worker(); owned by workers_.
+    std::vector<SipWorker*> sip_workers_;
     std::unique_ptr<net::Workers> workers_;
     bool stopped_ = false;
 };

@@ -26,6 +26,14 @@ inline constexpr uint32_t kDeliveryPostAttemptMax = 1;
 // response): a whole message after our edits.
 inline constexpr uint32_t kDeliverySizeMax = sip::kMessageSizeMax + sip::kEditArenaSizeMax;
 
+// Bytes of the ring each ordered pair of workers has for parcels (a message
+// for a flow or a proxy call of the other worker, cluster/worker_mail.h).
+// A full ring drops the parcel and counts it; 1 MiB holds ~2,000 typical
+// messages, several loop turns of the busiest cross-worker traffic measured.
+// Two workers: 2 MiB; eight: 56 MiB of address space, touched as used.
+inline constexpr uint32_t kWorkerMailRingSize = 1u << 20;
+static_assert(kDeliverySizeMax + 64 <= kWorkerMailRingSize / 2, "a parcel fits a ring");
+
 // Responses the node writes itself (400, 403, 430, 480, 483 ...): the Via
 // stack of a request (up to kViaCountMax values) dominates.
 inline constexpr uint32_t kLocalResponseSizeMax = 16 * 1024;

@@ -1,4 +1,4 @@
-// The home proxy glue: store lookup -> outbound::ProxyCall -> EdgeSender,
+// The home proxy glue: store lookup -> outbound::ProxyCall -> ProxySender,
 // with an upstream server transaction per call (RFC 3261 §16, §17.2; RFC 5626
 // §7). See proxy.h for the decisions and their reasons.
 #include "cluster/proxy.h"
@@ -23,28 +23,6 @@ namespace fe::cluster {
 
 namespace {
 
-// Branch id layout (27 bytes, kBranchIdSizeMax):
-//
-//   z9hG4bK-fe  WW      HHHHHHHHHHH  SSS    B
-//   10 bytes    2 hex   11 hex       3 hex  1 hex
-//   prefix      worker  branch_hash  slot   branch index
-//
-// The prefix is the edge's test for "our Via" (sip_worker.cc); the worker
-// tells the edge which worker's proxy holds the call (a response may come in
-// on any worker's socket); the hash is the low 44 bits of
-// outbound::branch_hash() of the received request, which a response must
-// echo to reach the call in `slot`.
-constexpr std::string_view kBranchPrefix = "z9hG4bK-fe";
-constexpr size_t kHashDigitCount = 11;
-constexpr size_t kWorkerDigitCount = 2;
-constexpr size_t kSlotDigitCount = 3;
-constexpr size_t kBranchIdSize =
-    kBranchPrefix.size() + kHashDigitCount + kWorkerDigitCount + kSlotDigitCount + 1;
-constexpr uint64_t kHashMask = (uint64_t{1} << (4 * kHashDigitCount)) - 1;
-static_assert(kBranchIdSize <= outbound::kBranchIdSizeMax, "add_branch_edits refuses longer ids");
-static_assert(outbound::kBranchCountMax <= 16, "the branch index is one hex digit");
-static_assert(kProxyCallCountMax <= (1u << (4 * kSlotDigitCount)), "the slot is 3 hex digits");
-
 constexpr char kHex[] = "0123456789abcdef";
 
 void write_hex(uint64_t value, size_t digit_count, char* out) {
@@ -53,65 +31,10 @@ void write_hex(uint64_t value, size_t digit_count, char* out) {
     }
 }
 
-std::optional<uint64_t> read_hex(std::string_view text) {
-    uint64_t value = 0;
-    for (char c : text) {
-        uint64_t digit = 0;
-        if (c >= '0' && c <= '9') {
-            digit = static_cast<uint64_t>(c - '0');
-        } else if (c >= 'a' && c <= 'f') {
-            digit = static_cast<uint64_t>(c - 'a' + 10);
-        } else {
-            return std::nullopt;
-        }
-        value = (value << 4) | digit;
-    }
-    return value;
-}
-
-struct BranchText {
-    std::array<char, kBranchIdSize> bytes{};
-    std::string_view view() const { return std::string_view(bytes.data(), bytes.size()); }
-};
-
-BranchText make_branch(uint8_t worker_index, uint64_t hash, uint32_t slot, uint8_t branch_index) {
-    BranchText t;
-    std::copy(kBranchPrefix.begin(), kBranchPrefix.end(), t.bytes.begin());
-    char* p = t.bytes.data() + kBranchPrefix.size();
-    write_hex(worker_index, kWorkerDigitCount, p);
-    p += kWorkerDigitCount;
-    write_hex(hash & kHashMask, kHashDigitCount, p);
-    write_hex(slot, kSlotDigitCount, p + kHashDigitCount);
-    write_hex(branch_index, 1, p + kHashDigitCount + kSlotDigitCount);
-    return t;
-}
-
-// The fields of one of our branch ids; nullopt for anything else.
-struct BranchFields {
-    uint32_t worker_index = 0;
-    uint64_t hash = 0;
-    uint32_t slot = 0;
-    uint8_t branch_index = 0;
-};
-
-std::optional<BranchFields> read_branch(std::string_view branch) {
-    if (branch.size() != kBranchIdSize || !branch.starts_with(kBranchPrefix)) {
-        return std::nullopt;
-    }
-    std::string_view digits = branch.substr(kBranchPrefix.size());
-    const std::optional<uint64_t> worker = read_hex(digits.substr(0, kWorkerDigitCount));
-    digits.remove_prefix(kWorkerDigitCount);
-    const std::optional<uint64_t> hash = read_hex(digits.substr(0, kHashDigitCount));
-    digits.remove_prefix(kHashDigitCount);
-    const std::optional<uint64_t> slot = read_hex(digits.substr(0, kSlotDigitCount));
-    digits.remove_prefix(kSlotDigitCount);
-    const std::optional<uint64_t> index = read_hex(digits);
-    if (!worker || !hash || !slot || !index) {
-        return std::nullopt;
-    }
-    return BranchFields{static_cast<uint32_t>(*worker), *hash, static_cast<uint32_t>(*slot),
-                        static_cast<uint8_t>(*index)};
-}
+static_assert(kProxyCallCountMax <= outbound::kProxyBranchSlotCountMax,
+              "a call's slot fits its branch id");
+static_assert(outbound::kBranchCountMax <= outbound::kProxyBranchIndexCountMax,
+              "a branch index fits its branch id");
 
 // The upstream transaction key of RFC 3261 §17.2.3: the top Via's branch and
 // sent-by ("branch|host:port"). Only RFC 3261 branches are matched: an RFC
@@ -146,6 +69,17 @@ struct HomeProxy::Feedback {
     uint8_t branch_index = 0;
 };
 
+// Where one target's branch goes first: down one of our flows (its first
+// Path value was our token, now taken off the Route), or to a URI.
+struct HomeProxy::BranchHop {
+    bool to_flow = false;
+    token::Fields flow;             // to_flow
+    std::string_view token;         // to_flow: the token text, for the Record-Route
+    bool record_route = false;      // to_flow: the Path value had `ob` (OB-EDGE-11)
+    std::string_view uri;           // !to_flow: where to send
+    Transport transport = Transport::kUdp;
+};
+
 struct HomeProxy::Call {
     Call(HomeProxy* owner_in, uint32_t slot_in)
         : timer(&HomeProxy::on_call_timer, this), owner(owner_in), slot(slot_in) {}
@@ -155,7 +89,7 @@ struct HomeProxy::Call {
         std::string request;
         std::string ack;
         std::string cancel;
-        std::string_view route_uri;  // into Call::bindings
+        uint8_t target_index = 0;    // into Call::hops
         bool request_live = false;   // between kSendRequest and kBranchTerminated
     };
 
@@ -185,7 +119,11 @@ struct HomeProxy::Call {
     // by_upstream_key_ maps a view of this string while the call is live.
     std::string upstream_key;
     std::string record_route;
-    bool remove_top_route = false;
+    uint8_t route_values_removed = 0;
+    // The caller's flow token (our Via's `fl`) and its Via's received/rport
+    // (views into request_bytes).
+    std::string caller_token;
+    outbound::ViaReceived via;
     std::array<char, 10> to_tag{};  // "fe" + 8 hex digits, for responses we generate
     Respond respond;
 
@@ -200,8 +138,7 @@ struct HomeProxy::Call {
     std::vector<state::Binding> bindings;
     std::vector<std::string_view> path_views;
     std::vector<outbound::Target> targets;
-    std::vector<std::string_view> route_uris;    // per target: where to send
-    std::vector<Transport> route_transports;     // per target: how it travels
+    std::vector<BranchHop> hops;  // per target: where the branch goes first
     std::optional<outbound::ProxyCall> proxy;
     std::array<BranchIo, outbound::kBranchCountMax> branches;
 
@@ -213,11 +150,11 @@ struct HomeProxy::Call {
     std::string_view to_tag_view() const { return std::string_view(to_tag.data(), to_tag.size()); }
 };
 
-HomeProxy::HomeProxy(state::BindingStore& store, EdgeSender& sender,
-                     TimerWheelGetter timer_wheel, HomeProxyConfig config)
+HomeProxy::HomeProxy(state::BindingStore& store, ProxySender& sender, time::TimerWheel& wheel,
+                     HomeProxyConfig config)
     : store_(store),
       sender_(sender),
-      wheel_getter_(std::move(timer_wheel)),
+      wheel_(wheel),
       config_(std::move(config)),
       arena_(std::make_unique<sip::EditArena>()),
       response_buffer_(std::make_unique<char[]>(kProxyResponseSizeMax)) {
@@ -227,7 +164,7 @@ HomeProxy::HomeProxy(state::BindingStore& store, EdgeSender& sender,
     FE_ASSERT(config_.call_count_max > 0);
     FE_ASSERT(config_.call_count_max <= kProxyCallCountMax);
     static_assert(sizeof(config_.worker_index) == 1, "the worker index is 2 hex digits");
-    FE_ASSERT(wheel_getter_ != nullptr);
+    FE_ASSERT(config_.keys != nullptr);
     slots_.reserve(config_.call_count_max);
     free_.reserve(config_.call_count_max);
     by_upstream_key_.reserve(config_.call_count_max);
@@ -241,8 +178,6 @@ HomeProxy::~HomeProxy() {
     }
 }
 
-time::TimerWheel& HomeProxy::wheel() { return wheel_getter_(); }
-
 // ---- Requests ---------------------------------------------------------------
 
 void HomeProxy::handle_request(const sip::Message& request, const RequestFlow& flow, Time now,
@@ -254,7 +189,7 @@ void HomeProxy::handle_request(const sip::Message& request, const RequestFlow& f
             handle_ack(request, now);
             return;
         case sip::Method::kCancel:
-            handle_cancel(request, now, respond);
+            handle_cancel(request, flow, now, respond);
             return;
         default:
             break;
@@ -268,10 +203,12 @@ void HomeProxy::handle_request(const sip::Message& request, const RequestFlow& f
 namespace {
 
 // Answers `request` at once (no call state): errors before forking.
-void answer(const sip::Message& request, uint16_t status, std::string_view reason,
-            char* buffer, ProxyService::Respond& respond) {
+void answer(const sip::Message& request, const RequestFlow& flow, uint16_t status,
+            std::string_view reason, char* buffer, ProxyService::Respond& respond) {
     sip::Writer out(buffer, kProxyResponseSizeMax);
-    const sip::ResponseSpec spec{.status_code = status, .reason = reason, .to_tag = "fep"};
+    const outbound::ViaReceived via = outbound::via_received_of(request, flow.source);
+    const sip::ResponseSpec spec{.status_code = status, .reason = reason, .to_tag = "fep",
+                                 .top_via = via.edit()};
     if (sip::build_response(request, spec, out) == sip::BuildError::kOk && respond) {
         respond(out.view());
     }
@@ -279,21 +216,27 @@ void answer(const sip::Message& request, uint16_t status, std::string_view reaso
 
 }  // namespace
 
-void HomeProxy::handle_ack(const sip::Message& ack, Time now) {
+HomeProxy::Call* HomeProxy::call_for_upstream_key(const sip::Message& request) const {
     std::array<char, kUpstreamKeySizeMax> key_buf;
-    const std::string_view key = upstream_key(ack, key_buf);
+    const std::string_view key = upstream_key(request, key_buf);
     const auto it = key.empty() ? by_upstream_key_.end() : by_upstream_key_.find(key);
-    if (it == by_upstream_key_.end()) {
+    return it == by_upstream_key_.end() ? nullptr : slots_[it->second].get();
+}
+
+bool HomeProxy::matches_ack(const sip::Message& ack) const {
+    const Call* call = call_for_upstream_key(ack);
+    return call != nullptr && call->kind == outbound::RequestKind::kInvite;
+}
+
+void HomeProxy::handle_ack(const sip::Message& ack, Time now) {
+    Call* found = call_for_upstream_key(ack);
+    if (found == nullptr || found->kind != outbound::RequestKind::kInvite) {
         // An ACK for a 2xx follows the dialog's route set (end to end); the
-        // edge routes it. One reaching us has nowhere to go.
+        // edge routes it and hands us only those our transaction matched.
         ++stats_.acks_dropped;
         return;
     }
-    Call& call = *slots_[it->second];
-    if (call.kind != outbound::RequestKind::kInvite) {
-        ++stats_.acks_dropped;
-        return;
-    }
+    Call& call = *found;
     ++stats_.acks_absorbed;  // hop by hop (§17.2.1): the ACK of our non-2xx
     if (!call.upstream_done) {
         run_server(call, call.server_invite->on_ack(now));
@@ -301,19 +244,18 @@ void HomeProxy::handle_ack(const sip::Message& ack, Time now) {
     settle(call);
 }
 
-void HomeProxy::handle_cancel(const sip::Message& cancel, Time now, Respond& respond) {
-    std::array<char, kUpstreamKeySizeMax> key_buf;
-    const std::string_view key = upstream_key(cancel, key_buf);
-    const auto it = key.empty() ? by_upstream_key_.end() : by_upstream_key_.find(key);
-    if (it == by_upstream_key_.end()) {
+void HomeProxy::handle_cancel(const sip::Message& cancel, const RequestFlow& flow, Time now,
+                              Respond& respond) {
+    Call* found = call_for_upstream_key(cancel);
+    if (found == nullptr) {
         ++stats_.cancels_unmatched;
-        answer(cancel, 481, {}, response_buffer_.get(), respond);
+        answer(cancel, flow, 481, {}, response_buffer_.get(), respond);
         return;
     }
     ++stats_.cancels_matched;
     // §16.10: answer the CANCEL itself first, then act on the INVITE.
-    answer(cancel, 200, {}, response_buffer_.get(), respond);
-    Call& call = *slots_[it->second];
+    answer(cancel, flow, 200, {}, response_buffer_.get(), respond);
+    Call& call = *found;
     if (call.kind != outbound::RequestKind::kInvite) {
         return;  // §9.2: no effect on a non-INVITE request
     }
@@ -330,13 +272,11 @@ void HomeProxy::handle_cancel(const sip::Message& cancel, Time now, Respond& res
 }
 
 bool HomeProxy::handle_retransmission(const sip::Message& request, Time now) {
-    std::array<char, kUpstreamKeySizeMax> key_buf;
-    const std::string_view key = upstream_key(request, key_buf);
-    const auto it = key.empty() ? by_upstream_key_.end() : by_upstream_key_.find(key);
-    if (it == by_upstream_key_.end()) {
+    Call* found = call_for_upstream_key(request);
+    if (found == nullptr) {
         return false;
     }
-    Call& call = *slots_[it->second];
+    Call& call = *found;
     if (call.request.method() != request.method()) {
         return false;  // a different request reusing the branch: treat as new
     }
@@ -355,35 +295,31 @@ void HomeProxy::start_call(const sip::Message& request, const RequestFlow& flow,
     // §16.3 step 3; the edge checked too, but a proxy must not rely on it.
     const outbound::MaxForwards mf = outbound::check_max_forwards(request);
     if (mf.verdict == outbound::MaxForwardsVerdict::kTooManyHops) {
-        answer(request, 483, {}, response_buffer_.get(), respond);
+        answer(request, flow, 483, {}, response_buffer_.get(), respond);
         return;
     }
     if (mf.verdict == outbound::MaxForwardsVerdict::kMalformed) {
-        answer(request, 400, "Bad Max-Forwards", response_buffer_.get(), respond);
+        answer(request, flow, 400, "Bad Max-Forwards", response_buffer_.get(), respond);
         return;
     }
-    // §16.5: the target set comes from our location service only for a
-    // domain we serve; anything else is "not found here" (§21.4.5).
+    // §16.5: the target set comes from our location service for a domain
+    // we serve; any other URI is its own target.
     syntax::Uri uri;
     char key_buf[syntax::kAorKeySizeMax];
     std::string_view aor_key;
-    bool served = syntax::parse_uri(request.request_uri(), uri) == syntax::Error::kOk &&
-                  !uri.is_tel() &&
-                  syntax::write_aor_key(uri, key_buf, sizeof(key_buf), aor_key) ==
-                      syntax::Error::kOk;
-    if (served && !config_.domains.empty()) {
-        served = std::any_of(config_.domains.begin(), config_.domains.end(),
-                             [&](const std::string& d) { return equals_ignore_case(d, uri.host); });
-    }
-    if (!served) {
+    if (syntax::parse_uri(request.request_uri(), uri) != syntax::Error::kOk || uri.is_tel()) {
         ++stats_.not_found;
-        answer(request, 404, {}, response_buffer_.get(), respond);
+        answer(request, flow, 404, {}, response_buffer_.get(), respond);
         return;
     }
+    const bool served =
+        outbound::serves_domain(uri.host, config_.identity) &&
+        outbound::write_local_aor_key(uri, config_.identity, key_buf, sizeof(key_buf), aor_key) ==
+            syntax::Error::kOk;
     Call* slot = acquire();
     if (slot == nullptr) {
         ++stats_.overload;
-        answer(request, 503, "Proxy Overloaded", response_buffer_.get(), respond);
+        answer(request, flow, 503, "Proxy Overloaded", response_buffer_.get(), respond);
         return;
     }
     Call& call = *slot;
@@ -398,7 +334,9 @@ void HomeProxy::start_call(const sip::Message& request, const RequestFlow& flow,
     call.to_tag[0] = 'f';
     call.to_tag[1] = 'e';
     call.record_route.assign(flow.record_route_value);
-    call.remove_top_route = flow.top_route_is_ours;
+    call.route_values_removed = flow.route_values_removed;
+    call.caller_token.assign(flow.flow_token);
+    call.via = outbound::via_received_of(call.request, flow.source);
     call.respond = std::move(respond);
     std::array<char, kUpstreamKeySizeMax> upstream_buf;
     call.upstream_key.assign(upstream_key(call.request, upstream_buf));
@@ -415,6 +353,11 @@ void HomeProxy::start_call(const sip::Message& request, const RequestFlow& flow,
     } else {
         call.server_non_invite.emplace(config_.proxy.timers, reliability);
         run_server(call, call.server_non_invite->start(now));
+    }
+    if (!served) {
+        fork_to_request_uri(call, now);
+        settle(call);
+        return;
     }
     call.lookup_pending = true;
     const uint32_t slot_index = call.slot;
@@ -449,16 +392,48 @@ void HomeProxy::on_lookup(uint32_t slot_index, uint64_t generation, state::Store
         return;
     }
     if (aor.bindings.empty()) {
+        syntax::Uri uri;
+        const bool parsed = syntax::parse_uri(call.request.request_uri(), uri) == syntax::Error::kOk;
+        FE_ASSERT(parsed);  // start_call() parsed the same bytes
+        if (!outbound::is_local_host(uri.host, config_.identity)) {
+            // Not an AOR of ours, and not registered here: its own target.
+            fork_to_request_uri(call, now);
+            settle(call);
+            return;
+        }
         ++stats_.no_bindings;  // ProxyCall answers 480 (§16.5) on no target
     }
-    fork(call, aor, now);
+    fork(call, aor.bindings, now);
     settle(call);
 }
 
-void HomeProxy::fork(Call& call, const state::AorView& aor, Time now) {
-    const size_t count = std::min<size_t>(aor.bindings.size(), outbound::kTargetCountMax);
+void HomeProxy::fork_to_request_uri(Call& call, Time now) {
+    ++stats_.forwarded_to_uri;
+    call.bindings.clear();
+    call.path_views.clear();
+    call.targets.clear();
+    call.hops.clear();
+    const std::string_view uri = call.request.request_uri();
+    syntax::Uri parsed;
+    Transport transport = Transport::kUdp;
+    if (syntax::parse_uri(uri, parsed) == syntax::Error::kOk && parsed.transport()) {
+        transport = *parsed.transport();
+    }
+    BranchHop hop;
+    hop.uri = uri;
+    hop.transport = transport;
+    call.hops.push_back(hop);
+    call.targets.push_back(outbound::Target{.contact_uri = uri,
+                                            .reliability = txn::reliability_of(transport)});
+    call.proxy.emplace(config_.proxy, call.kind);
+    call.proxy_done = false;
+    run(call, call.proxy->start(call.targets, now), nullptr, now);
+}
+
+void HomeProxy::fork(Call& call, std::span<const state::Binding> bindings, Time now) {
+    const size_t count = std::min<size_t>(bindings.size(), outbound::kTargetCountMax);
     // Copy-assigning keeps each string's capacity from the slot's last call.
-    call.bindings.assign(aor.bindings.begin(), aor.bindings.begin() + static_cast<long>(count));
+    call.bindings.assign(bindings.begin(), bindings.begin() + static_cast<long>(count));
     call.path_views.clear();
     for (const state::Binding& b : call.bindings) {
         for (const std::string& p : b.path) {
@@ -466,41 +441,62 @@ void HomeProxy::fork(Call& call, const state::AorView& aor, Time now) {
         }
     }
     call.targets.clear();
-    call.route_uris.clear();
-    call.route_transports.clear();
+    call.hops.clear();
     size_t path_offset = 0;
     for (const state::Binding& b : call.bindings) {
-        // The first Path value is the flow (OB-AUTH-04); a binding without
-        // Path is reached at its Contact (a plain RFC 3261 UA).
-        std::string_view route_uri = b.contact_uri;
-        if (!b.path.empty()) {
-            syntax::NameAddr first;
-            if (syntax::parse_name_addr(b.path.front(), first) == syntax::Error::kOk) {
-                route_uri = first.uri_text;
-            }
+        std::span<const std::string_view> path(call.path_views.data() + path_offset,
+                                               b.path.size());
+        path_offset += b.path.size();
+        call.hops.push_back(first_hop_of(b, path));
+        if (call.hops.back().to_flow) {
+            path = path.subspan(1);  // our own value: the flow is the hop (OB-EDGE-12)
         }
-        Transport transport = Transport::kUdp;
-        syntax::Uri parsed;
-        if (syntax::parse_uri(route_uri, parsed) == syntax::Error::kOk && parsed.transport()) {
-            transport = *parsed.transport();
-        }
-        call.route_uris.push_back(route_uri);
-        call.route_transports.push_back(transport);
         call.targets.push_back(outbound::Target{
             .instance_key = b.instance_key,
             .reg_id = b.reg_id,
             .contact_uri = b.contact_uri,
-            .path = std::span<const std::string_view>(call.path_views.data() + path_offset,
-                                                      b.path.size()),
+            .path = path,
             .updated = b.updated_at,
             .q_thousandths = b.has_q ? b.q_thousandths : uint16_t{1000},
-            .reliability = txn::reliability_of(transport),
+            .reliability = txn::reliability_of(call.hops.back().transport),
         });
-        path_offset += b.path.size();
     }
     call.proxy.emplace(config_.proxy, call.kind);
     call.proxy_done = false;
     run(call, call.proxy->start(call.targets, now), nullptr, now);
+}
+
+HomeProxy::BranchHop HomeProxy::first_hop_of(const state::Binding& binding,
+                                  std::span<const std::string_view> path) const {
+    BranchHop hop;
+    // A binding without Path is reached at its Contact (a plain RFC 3261 UA).
+    hop.uri = binding.contact_uri;
+    if (!path.empty()) {
+        const outbound::Hop first = outbound::classify_hop(path.front(), config_.identity,
+                                                           *config_.keys);
+        // Our own flow, or another node's (reached through that node: until
+        // the relay exists, a gone flow for us, OB-430-02).
+        if (first.kind == outbound::HopKind::kOursToken ||
+            first.kind == outbound::HopKind::kClusterToken) {
+            hop.to_flow = true;
+            hop.flow = first.flow;
+            hop.token = first.token;
+            hop.record_route = first.ob && first.kind == outbound::HopKind::kOursToken;
+            hop.transport = first.flow.transport;
+            return hop;
+        }
+        // Another element's Path (an edge in front of us), or one of ours we
+        // cannot verify any more (rotated key): its URI is the next hop, and
+        // a stale token of ours gets its 403 / 430 from our own edge.
+        if (!first.uri.empty()) {
+            hop.uri = first.uri;
+        }
+    }
+    syntax::Uri parsed;
+    if (syntax::parse_uri(hop.uri, parsed) == syntax::Error::kOk && parsed.transport()) {
+        hop.transport = *parsed.transport();
+    }
+    return hop;
 }
 
 // ---- Carrying out ProxyCall actions ----------------------------------------
@@ -561,8 +557,7 @@ void HomeProxy::run_one(Call& call, const outbound::ProxyAction& action,
             return;
         case Kind::kRetransmitAck:
             if (!call.branches[b].ack.empty()) {
-                const std::string_view parts[] = {call.branches[b].ack};
-                (void)sender_.send_request(parts, call.branches[b].route_uri);
+                (void)send_to_branch_hop(call, b, call.branches[b].ack);
             }
             return;
         case Kind::kSendCancel:
@@ -602,15 +597,15 @@ void HomeProxy::send_branch_request(Call& call, uint8_t branch_index, uint8_t ta
     FE_ASSERT(branch_index < outbound::kBranchCountMax);
     FE_ASSERT(target_index < call.targets.size());
     const outbound::Target& target = call.targets[target_index];
+    const BranchHop& hop = call.hops[target_index];
     Call::BranchIo& io = call.branches[branch_index];
-    const Transport transport = call.route_transports[target_index];
-    io.route_uri = call.route_uris[target_index];
+    io.target_index = target_index;
     io.request_live = true;
     io.ack.clear();
     io.cancel.clear();
 
     // Our Via's sent-by: the port of the transport the branch leaves on.
-    uint16_t port = transport_is_stream(transport) ? config_.tcp_port : config_.udp_port;
+    uint16_t port = transport_is_stream(hop.transport) ? config_.tcp_port : config_.udp_port;
     if (port == 0) {
         port = config_.udp_port != 0 ? config_.udp_port : config_.tcp_port;
     }
@@ -620,24 +615,43 @@ void HomeProxy::send_branch_request(Call& call, uint8_t branch_index, uint8_t ta
     w.append(":");
     w.append_u32(port);
     FE_ASSERT(!w.overflowed());  // our own config
-    const BranchText branch = make_branch(config_.worker_index, call.hash, call.slot, branch_index);
+    const outbound::BranchId branch = outbound::write_branch_id(
+        {.kind = outbound::BranchKind::kProxy,
+         .worker_index = config_.worker_index,
+         .slot = static_cast<uint16_t>(call.slot),
+         .branch_index = branch_index,
+         .hash = call.hash,
+         .loop = outbound::loop_hash(call.request)});
 
     arena_->reset();
     sip::EditList edits(call.request, *arena_);
     bool ok = true;
-    if (call.remove_top_route) {
-        // §16.4: our own URI on top of Route is consumed here.
+    for (uint8_t i = 0; i < call.route_values_removed && ok; ++i) {
+        // §16.4: our own URIs on top of Route are consumed here.
         ok = edits.remove_first_value(sip::HeaderId::kRoute) == sip::EditError::kOk;
     }
     const outbound::BranchRequestSpec spec{.contact_uri = target.contact_uri,
                                            .path = target.path,
-                                           .via_transport = transport,
+                                           .via_transport = hop.transport,
                                            .via_sent_by = w.view(),
-                                           .branch_id = branch.view()};
+                                           .branch_id = branch.view(),
+                                           .via_flow_token = call.caller_token,
+                                           .top_via = call.via.edit()};
     ok = ok && outbound::add_branch_edits(call.request, spec, edits) ==
                    outbound::BranchBuildError::kOk;
+    if (ok && hop.to_flow && hop.record_route && outbound::is_dialog_forming(call.request)) {
+        // OB-EDGE-11: the callee's edge (us) stays in the dialog with the
+        // token of its flow, without ob. Above the caller's, which it follows.
+        char rr[outbound::kFlowUriValueSizeMax];
+        const outbound::EdgeAddress at{config_.via_host, port, hop.transport};
+        const size_t n =
+            outbound::write_flow_uri_value(hop.token, at, outbound::ObParam::kOmit, rr, sizeof(rr));
+        ok = n > 0 && edits.insert_header_before(sip::HeaderId::kRecordRoute, "Record-Route",
+                                                 std::string_view(rr, n)) == sip::EditError::kOk;
+        ++stats_.record_routed;
+    }
     if (ok && !call.record_route.empty()) {
-        // OB-EDGE-13: the edge asked to stay in the dialog's path.
+        // OB-EDGE-13: the caller's edge asked to stay in the dialog's path.
         ok = edits.insert_header_before(sip::HeaderId::kRecordRoute, "Record-Route",
                                         call.record_route) == sip::EditError::kOk;
     }
@@ -658,15 +672,20 @@ void HomeProxy::send_branch_request(Call& call, uint8_t branch_index, uint8_t ta
     resend(call, branch_index, io.request, /*is_cancel=*/false);
 }
 
+ProxySender::SendStatus HomeProxy::send_to_branch_hop(const Call& call, uint8_t branch_index,
+                                                      std::string_view bytes) {
+    const BranchHop& hop = call.hops[call.branches[branch_index].target_index];
+    const std::string_view parts[] = {bytes};
+    return hop.to_flow ? sender_.send_to_flow(hop.flow, parts) : sender_.send_to_uri(hop.uri, parts);
+}
+
 void HomeProxy::resend(Call& call, uint8_t branch_index, const std::string& bytes,
                        bool is_cancel) {
     if (bytes.empty()) {
         return;
     }
-    Call::BranchIo& io = call.branches[branch_index];
-    const std::string_view parts[] = {bytes};
-    const EdgeSender::SendStatus status = sender_.send_request(parts, io.route_uri);
-    if (status == EdgeSender::SendStatus::kSent) {
+    const ProxySender::SendStatus status = send_to_branch_hop(call, branch_index, bytes);
+    if (status == ProxySender::SendStatus::kSent) {
         return;
     }
     FE_ASSERT(call.feedback_count < call.feedback.size());
@@ -674,7 +693,7 @@ void HomeProxy::resend(Call& call, uint8_t branch_index, const std::string& byte
         ++stats_.send_failures;
         call.feedback[call.feedback_count++] = {Feedback::Kind::kCancelTransportError,
                                                 branch_index};
-    } else if (status == EdgeSender::SendStatus::kFlowGone) {
+    } else if (status == ProxySender::SendStatus::kFlowGone) {
         ++stats_.flow_gone;
         call.feedback[call.feedback_count++] = {Feedback::Kind::kFlowGone, branch_index};
     } else {
@@ -715,10 +734,9 @@ void HomeProxy::send_ack(Call& call, uint8_t branch_index, const sip::Message& r
         return;
     }
     io.ack.assign(w.view());
-    const std::string_view parts[] = {io.ack};
     // An ACK that cannot go out is covered by the UAS retransmitting its
     // final response, which resends it (kRetransmitAck).
-    (void)sender_.send_request(parts, io.route_uri);
+    (void)send_to_branch_hop(call, branch_index, io.ack);
 }
 
 // ---- Upstream ---------------------------------------------------------------
@@ -746,7 +764,8 @@ void HomeProxy::forward_stripped(Call& call, const sip::Message& response, uint1
 
 void HomeProxy::send_generated(Call& call, uint16_t status, Time now) {
     sip::Writer out(response_buffer_.get(), kProxyResponseSizeMax);
-    const sip::ResponseSpec spec{.status_code = status, .to_tag = call.to_tag_view()};
+    const sip::ResponseSpec spec{.status_code = status, .to_tag = call.to_tag_view(),
+                                 .top_via = call.via.edit()};
     if (sip::build_response(call.request, spec, out) != sip::BuildError::kOk) {
         FE_BUG(true, "could not build a response to a request we parsed");
         return;
@@ -779,7 +798,8 @@ void HomeProxy::run_server(Call& call, const txn::ActionList& actions) {
                 break;
             case txn::ActionKind::kSendTrying: {
                 sip::Writer out(response_buffer_.get(), kProxyResponseSizeMax);
-                const sip::ResponseSpec spec{.status_code = 100};
+                const sip::ResponseSpec spec{.status_code = 100,
+                                             .top_via = call.via.edit()};
                 if (sip::build_response(call.request, spec, out) == sip::BuildError::kOk) {
                     call.last_response.assign(out.view());
                     if (call.respond) {
@@ -807,13 +827,15 @@ void HomeProxy::run_server(Call& call, const txn::ActionList& actions) {
 // ---- Responses from branches ------------------------------------------------
 
 HomeProxy::Call* HomeProxy::call_for_branch_id(std::string_view branch, uint8_t& branch_index) {
-    const std::optional<BranchFields> f = read_branch(branch);
-    if (!f || f->worker_index != config_.worker_index || f->slot >= slots_.size()) {
+    const std::optional<outbound::BranchFields> f = outbound::read_branch_id(branch);
+    if (!f || f->kind != outbound::BranchKind::kProxy || f->worker_index != config_.worker_index ||
+        f->slot >= slots_.size()) {
         return nullptr;
     }
     Call& call = *slots_[f->slot];
     // The hash proves the response is for this occupant of the slot.
-    if (!call.in_use || (call.hash & kHashMask) != f->hash || call.proxy == std::nullopt ||
+    if (!call.in_use || (call.hash & outbound::kProxyBranchHashMask) != f->hash ||
+        call.proxy == std::nullopt ||
         f->branch_index >= call.proxy->branch_count()) {
         return nullptr;
     }
@@ -821,7 +843,7 @@ HomeProxy::Call* HomeProxy::call_for_branch_id(std::string_view branch, uint8_t&
     return &call;
 }
 
-void HomeProxy::handle_response(const sip::Message& response, Time now) {
+bool HomeProxy::handle_response(const sip::Message& response, Time now) {
     FE_ASSERT(!response.is_request());
     ++stats_.responses;
     const sip::ListRange vias = response.list(sip::HeaderId::kVia);
@@ -833,7 +855,7 @@ void HomeProxy::handle_response(const sip::Message& response, Time now) {
     }
     if (found == nullptr) {
         ++stats_.responses_unmatched;
-        return;
+        return false;
     }
     Call& call = *found;
     const uint16_t status = response.status_code();
@@ -843,7 +865,7 @@ void HomeProxy::handle_response(const sip::Message& response, Time now) {
         }
     } else if (response.cseq_method() != call.request.method()) {
         ++stats_.responses_unmatched;
-        return;
+        return false;
     } else if (!call.proxy_done && call.branches[b].request_live) {
         run(call, call.proxy->on_branch_response(b, status, now), &response, now);
     } else if (call.kind == outbound::RequestKind::kInvite && is_2xx(status)) {
@@ -853,9 +875,10 @@ void HomeProxy::handle_response(const sip::Message& response, Time now) {
         forward_stripped(call, response, status, now);
     } else {
         ++stats_.responses_unmatched;
-        return;
+        return false;
     }
     settle(call);
+    return true;
 }
 
 // ---- Slots and the timer ------------------------------------------------------
@@ -904,7 +927,7 @@ void HomeProxy::release(Call& call) {
         io.request.clear();
         io.ack.clear();
         io.cancel.clear();
-        io.route_uri = {};
+        io.target_index = 0;
         io.request_live = false;
     }
     call.in_use = false;
@@ -965,20 +988,6 @@ void HomeProxy::on_timer(Call& call, Time now) {
         }
     }
     settle(call);
-}
-
-std::optional<uint32_t> home_proxy_worker_of(std::string_view branch) {
-    const std::optional<BranchFields> f = read_branch(branch);
-    if (!f) {
-        return std::nullopt;
-    }
-    return f->worker_index;
-}
-
-std::unique_ptr<ProxyService> make_home_proxy(state::BindingStore& store, EdgeSender& sender,
-                                              HomeProxy::TimerWheelGetter timer_wheel,
-                                              HomeProxyConfig config) {
-    return std::make_unique<HomeProxy>(store, sender, std::move(timer_wheel), std::move(config));
 }
 
 }  // namespace fe::cluster

@@ -2,7 +2,7 @@
 //
 // The home (authoritative) proxy of one worker (RFC 3261 §16, RFC 5626 §7):
 // ProxyService glued from the pure forking logic (core/outbound/proxy.h), the
-// transaction machines (core/txn), a BindingStore and the edge's EdgeSender.
+// transaction machines (core/txn), a BindingStore and the edge's ProxySender.
 // For a request to an AOR it looks the bindings up, forks one branch per UA
 // instance over the freshest flow, retries the next flow of an instance on a
 // 430 / 408 / flow failure (OB-AUTH-02, OB-430-02), forwards the best answer
@@ -10,19 +10,27 @@
 //
 //   fe::cluster::HomeProxyConfig config;
 //   config.via_host = "edge.example.com";  config.udp_port = 5060;  config.tcp_port = 5060;
-//   auto proxy = fe::cluster::make_home_proxy(store, sender,
-//                                             [w] () -> fe::time::TimerWheel& {
-//                                                 return w->timer_wheel(); },
-//                                             config);
-//   proxy->handle_request(message, flow, now, respond);     // from the edge
-//   proxy->handle_response(message, now);                   // our Via, no `fl`
+//   config.identity = ...;  config.keys = &key_ring;
+//   fe::cluster::HomeProxy proxy(store, sender, runtime.timer_wheel(), config);
+//   proxy.handle_request(message, flow, now, respond);     // from the edge
+//   proxy.handle_response(message, now);                   // a proxy branch's response
 //
 // Decisions (see proxy.cc for the RFC text behind each):
-//   - Request-URI host not one of config.domains (when set): 404 (§16.5,
-//     RFC 3261 §21.4.5 "domain ... does not match"). A served domain with no
-//     unexpired binding: 480 (§16.5 "target set remains empty"). We cannot
-//     tell "no such user" from "not registered now": the location service is
-//     the registrar, so 404 is kept for foreign domains.
+//   - The target set (§16.5): for a Request-URI in a served domain (or any
+//     domain when none is configured), the AOR's bindings; the AOR key drops
+//     a port that is ours (outbound::write_local_aor_key()). No binding: 480
+//     when the host names this node or a configured domain, else the
+//     Request-URI itself is the one target (a foreign URI is forwarded, not
+//     refused). A Request-URI of a domain we do not serve is forwarded
+//     without a lookup. A tel: URI is 404: we have no number routing.
+//   - A binding whose first Path value is one of our own flow tokens is sent
+//     straight down that flow, that value taken off the Route (OB-EDGE-12),
+//     and a dialog-forming request whose value had `ob` is Record-Routed with
+//     the token (OB-EDGE-11): exactly what the edge does when such a request
+//     arrives from outside. Any other first hop is sent to its URI.
+//   - Our Via carries `fl` naming the caller's flow, so a 2xx retransmission
+//     that arrives after the call is gone still goes up (§16.7 step 5, RFC
+//     6026 §7.2): handle_response() says false and the edge forwards it.
 //   - A CANCEL is matched to its INVITE by the top Via's branch and sent-by
 //     (§9.2, §17.2.3), answered 200 and fed to the call; one that matches
 //     nothing gets 481 (we are the last proxy with knowledge of the targets,
@@ -34,21 +42,18 @@
 //     retransmitted over UDP gets the last response again instead of a second
 //     fork, and a non-2xx final is retransmitted until its ACK.
 //   - A binding without Path (plain RFC 3261, or a UA registered directly)
-//     is sent to its Contact URI: route_uri = the contact URI.
+//     is sent to its Contact URI.
 //
-// Branch ids. Ours look like "z9hG4bK-fe" + worker (2 hex) + hash (10 hex) +
-// slot (4 hex) + branch index (1 hex), see proxy.cc: the "z9hG4bK-fe" prefix
-// is what the edge checks before it hands a response to handle_response(); the
-// worker says which worker's proxy holds the call; the hash is
-// outbound::branch_hash() of the request (keyed per node, not guessable), the
-// slot finds the call in O(1) and the hash proves the response belongs to it.
+// Branch ids: the kProxy kind of core/outbound/branch_id.h. The worker says
+// which worker's proxy holds the call; the hash is outbound::branch_hash() of
+// the request (keyed per node, not guessable), the slot finds the call in
+// O(1) and the hash proves the response belongs to it.
 //
 // Threading and lifetimes: one HomeProxy per worker, every call on that
-// worker's thread. The timer wheel is asked for through a getter on first use
-// because net/ creates each worker's wheel only when the worker starts, after
-// the node built the proxy. Respond objects are kept for the life of a call
-// and called once per upstream response (provisional, final, retransmission),
-// so the edge's Respond must deliver every time it is called.
+// worker's thread, built on that thread once its timer wheel exists. Respond
+// objects are kept for the life of a call and called once per upstream
+// response (provisional, final, retransmission), so the edge's Respond must
+// deliver every time it is called.
 #pragma once
 
 #include <cstdint>
@@ -64,6 +69,7 @@
 #include "core/base/endpoint.h"
 #include "core/outbound/proxy.h"
 #include "core/outbound/proxy_request.h"
+#include "core/outbound/router.h"
 #include "core/sip/edit.h"
 #include "core/time/timer_wheel.h"
 #include "state/binding_store.h"
@@ -73,8 +79,11 @@ namespace fe::cluster {
 struct HomeProxyConfig {
     // Transaction timers, Timer C, and the 503 rule of RFC 5626 §7.
     outbound::ProxyConfig proxy = {};
-    // AOR domains served (case-insensitive host match); empty: every domain.
-    std::vector<std::string> domains;
+    // Who this node is (its names, ports and served domains; views into the
+    // node's storage) and the token keys: a binding whose Path starts with
+    // one of our tokens is sent down that flow.
+    outbound::EdgeIdentity identity;
+    const token::KeyRing* keys = nullptr;
     // Our Via sent-by: the host the edge checks as ours, with the port of
     // the transport the branch leaves on (0: use the other one).
     std::string via_host;
@@ -99,12 +108,14 @@ struct HomeProxyStats {
     uint64_t acks_dropped = 0;         // ACK that matched nothing
     uint64_t cancels_matched = 0;      // CANCEL answered 200 and applied
     uint64_t cancels_unmatched = 0;    // 481
-    uint64_t not_found = 0;            // 404: foreign domain or not a SIP URI
+    uint64_t not_found = 0;            // 404: a tel: URI
+    uint64_t forwarded_to_uri = 0;     // the Request-URI was the target (not an AOR of ours)
     uint64_t no_bindings = 0;          // 480 before forking
     uint64_t overload = 0;             // 503: call pool full
     uint64_t store_failures = 0;       // 500: the store said no
     uint64_t branches_sent = 0;        // branch requests handed to the edge
     uint64_t flow_gone = 0;            // kFlowGone, fed as 430 (OB-430-02)
+    uint64_t record_routed = 0;        // branches Record-Routed with the callee's token
     uint64_t send_failures = 0;        // kBadTarget / kBusy, fed as transport errors
     uint64_t build_failures = 0;       // a branch request that could not be built
     uint64_t responses = 0;            // handle_response() calls
@@ -115,11 +126,9 @@ struct HomeProxyStats {
 
 class HomeProxy final : public ProxyService {
 public:
-    using TimerWheelGetter = absl::AnyInvocable<time::TimerWheel&()>;
-
-    // `store` and `sender` must outlive the proxy. Asserts a valid config
-    // (timers, non-empty via_host, a port, call_count_max > 0).
-    HomeProxy(state::BindingStore& store, EdgeSender& sender, TimerWheelGetter timer_wheel,
+    // `store`, `sender` and `wheel` must outlive the proxy. Asserts a valid
+    // config (timers, non-empty via_host, a port, keys, call_count_max > 0).
+    HomeProxy(state::BindingStore& store, ProxySender& sender, time::TimerWheel& wheel,
               HomeProxyConfig config);
     // Disarms the call timers; calls still live are dropped without a
     // response (the worker is stopping).
@@ -129,25 +138,31 @@ public:
 
     void handle_request(const sip::Message& request, const RequestFlow& flow, Time now,
                         Respond respond) override;
-    void handle_response(const sip::Message& response, Time now) override;
+    bool handle_response(const sip::Message& response, Time now) override;
+    bool matches_ack(const sip::Message& ack) const override;
 
     const HomeProxyStats& stats() const { return stats_; }
     // Slots holding a call (forking, waiting on the store, or lingering).
     uint32_t live_call_count() const { return live_count_; }
 
 private:
+    struct BranchHop;
     struct Call;
     struct Feedback;
 
     // Requests.
     void handle_ack(const sip::Message& ack, Time now);
-    void handle_cancel(const sip::Message& cancel, Time now, Respond& respond);
+    void handle_cancel(const sip::Message& cancel, const RequestFlow& flow, Time now,
+                       Respond& respond);
     bool handle_retransmission(const sip::Message& request, Time now);
     void start_call(const sip::Message& request, const RequestFlow& flow, Time now,
                     Respond& respond);
     void on_lookup(uint32_t slot, uint64_t generation, state::StoreStatus status,
                    const state::AorView& aor, Time now);
-    void fork(Call& call, const state::AorView& aor, Time now);
+    void fork(Call& call, std::span<const state::Binding> bindings, Time now);
+    void fork_to_request_uri(Call& call, Time now);
+    BranchHop first_hop_of(const state::Binding& binding,
+                           std::span<const std::string_view> path) const;
 
     // Carrying out ProxyCall actions; failures found while sending are fed
     // back once the current action list is done.
@@ -158,6 +173,8 @@ private:
     void drain_feedback(Call& call, Time now);
     void send_branch_request(Call& call, uint8_t branch_index, uint8_t target_index);
     void resend(Call& call, uint8_t branch_index, const std::string& bytes, bool is_cancel);
+    ProxySender::SendStatus send_to_branch_hop(const Call& call, uint8_t branch_index,
+                                               std::string_view bytes);
     void send_cancel(Call& call, uint8_t branch_index);
     void send_ack(Call& call, uint8_t branch_index, const sip::Message& response);
 
@@ -177,11 +194,12 @@ private:
     static void on_call_timer(time::Timer& timer, Time now);
     void on_timer(Call& call, Time now);
     Call* call_for_branch_id(std::string_view branch, uint8_t& branch_index);
-    time::TimerWheel& wheel();
+    Call* call_for_upstream_key(const sip::Message& request) const;
+    time::TimerWheel& wheel() { return wheel_; }
 
     state::BindingStore& store_;
-    EdgeSender& sender_;
-    TimerWheelGetter wheel_getter_;
+    ProxySender& sender_;
+    time::TimerWheel& wheel_;
     const HomeProxyConfig config_;
     // Every slot ever created (created on demand, never freed before the
     // proxy, so timers and pointers into a slot stay put); <= call_count_max.
@@ -201,13 +219,5 @@ private:
     HomeProxyStats stats_;
 };
 
-// The worker whose HomeProxy minted `branch` (a response's top Via branch);
-// nullopt when it is not one of our proxy branch ids. The edge uses it to
-// hand a response to the right worker's proxy.
-std::optional<uint32_t> home_proxy_worker_of(std::string_view branch);
-
-std::unique_ptr<ProxyService> make_home_proxy(state::BindingStore& store, EdgeSender& sender,
-                                              HomeProxy::TimerWheelGetter timer_wheel,
-                                              HomeProxyConfig config);
 
 }  // namespace fe::cluster

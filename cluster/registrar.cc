@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/base/assert.h"
+#include "core/outbound/edge.h"
 #include "core/sip/limits.h"
 #include "core/sip/response.h"
 #include "state/binding_limits.h"
@@ -20,6 +21,8 @@ struct Registrar::Pending {
     sip::Message request;  // Parsed from request_bytes.
     std::string path_value;
     std::string flow_token;
+    // received/rport of the response's top Via; views into request_bytes.
+    outbound::ViaReceived via;
     outbound::RegisterDecision decision;  // Views into request_bytes, path_value, flow_token.
     state::BindingUpdate updates[outbound::kContactCountPerRegisterMax];
     Respond respond;
@@ -80,10 +83,11 @@ void Registrar::handle_register(const sip::Message& request, const RegisterFlow&
         ++stats_.overload_count;
         sip::Writer out(response_buffer_.data(), response_buffer_.size());
         const std::string_view extra[] = {"Retry-After: 1"};
+        const outbound::ViaReceived via = outbound::via_received_of(request, flow.source);
         sip::ResponseSpec spec{.status_code = 503, .reason = "Registrar Overloaded",
-                               .extra_headers = extra};
+                               .extra_headers = extra, .top_via = via.edit()};
         if (sip::build_response(request, spec, out) == sip::BuildError::kOk) {
-            respond(out.view());
+            respond(out.view(), 0);
         }
         return;
     }
@@ -96,11 +100,13 @@ void Registrar::handle_register(const sip::Message& request, const RegisterFlow&
     // The bytes parsed once already, so this cannot fail.
     const sip::ParseError reparse = p->request.parse(p->request_bytes);
     FE_ASSERT(reparse == sip::ParseError::kOk);
+    p->via = outbound::via_received_of(p->request, flow.source);
     const outbound::RegisterInput in{.first_hop = flow.first_hop,
                                      .path_value = p->path_value,
                                      .flow_token = p->flow_token,
                                      .config = &config_,
-                                     .now = now};
+                                     .now = now,
+                                     .top_via = p->via.edit()};
     outbound::decide_register(p->request, in, p->decision);
     if (p->decision.rejected()) {
         ++stats_.rejected_count;
@@ -161,17 +167,23 @@ void Registrar::respond_and_release(std::unique_ptr<Pending> pending,
                                     outbound::CommitResult commit,
                                     std::span<const outbound::CurrentBinding> bindings) {
     sip::Writer out(response_buffer_.data(), response_buffer_.size());
+    uint32_t flow_timer_s = 0;
     if (outbound::build_register_response(pending->request, pending->decision, commit, bindings,
-                                          out) != sip::BuildError::kOk) {
+                                          out) == sip::BuildError::kOk) {
+        if (!pending->decision.rejected() && commit == outbound::CommitResult::kOk) {
+            flow_timer_s = pending->decision.flow_timer_s;
+        }
+    } else {
         // Only a 200 listing huge Contact values can outgrow a message.
         out.clear();
-        const sip::ResponseSpec spec{.status_code = 500, .reason = "Response Too Large"};
+        const sip::ResponseSpec spec{.status_code = 500, .reason = "Response Too Large",
+                                     .top_via = pending->via.edit()};
         const sip::BuildError fallback = sip::build_response(pending->request, spec, out);
         FE_ASSERT(fallback == sip::BuildError::kOk);
     }
     Respond respond = std::move(pending->respond);
     release(std::move(pending));
-    respond(out.view());
+    respond(out.view(), flow_timer_s);
 }
 
 void Registrar::on_flow_closed(std::string_view flow_token, Time now) {

@@ -10,7 +10,10 @@
 //                     .path_value = "<sip:TOKEN@10.0.0.1:5060;transport=tcp;lr;ob>",
 //                     .flow_token = "TOKEN", ...};
 //   registrar.handle_register(message, flow, now,
-//       [&](std::string_view response) { (void)worker.send_stream(conn, response); });
+//       [&](std::string_view response, uint32_t flow_timer_s) {
+//           (void)runtime.send_stream(conn, response);
+//           if (flow_timer_s != 0) { hold_flow_to(flow_timer_s); }    // OB-FT-02
+//       });
 #pragma once
 
 #include <cstdint>
@@ -37,7 +40,7 @@ struct RegisterFlow {
     // the registrar forgets every binding of a flow that closed.
     std::string_view flow_token;
     Transport transport = Transport::kUdp;
-    Endpoint source;  // where the REGISTER came from (received/rport)
+    Endpoint source;  // where the REGISTER came from (received/rport, RFC 3581)
 };
 
 class RegistrarService {
@@ -45,7 +48,10 @@ public:
     // Called exactly once per handle_register(), on the same worker thread,
     // either inside the call or later (when the store answers). `response` is
     // the complete response message, valid only during the call.
-    using Respond = absl::AnyInvocable<void(std::string_view response)>;
+    // `flow_timer_s` is the Flow-Timer the response gives the UA (a 2xx with
+    // Require: outbound over its direct flow), 0 when none: the edge then
+    // holds the flow for that long plus grace (OB-FT-02).
+    using Respond = absl::AnyInvocable<void(std::string_view response, uint32_t flow_timer_s)>;
 
     virtual ~RegistrarService() = default;
 

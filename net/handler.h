@@ -6,7 +6,7 @@
 // and a handler never blocks (STYLE §8).
 //
 //   class EchoHandler : public fe::net::Handler {
-//       size_t on_stream_data(Worker& w, ConnectionId c, std::string_view bytes,
+//       size_t on_stream_data(Runtime& w, ConnectionId c, std::string_view bytes,
 //                             Time) override {
 //           size_t end = bytes.rfind('\n');
 //           if (end == std::string_view::npos) { return 0; }   // wait for more
@@ -27,7 +27,7 @@
 
 namespace fe::net {
 
-class Worker;
+class Runtime;
 
 // Index of a UDP socket within its worker (the order of the listen specs).
 struct UdpSocketId {
@@ -81,33 +81,33 @@ public:
 
     // One UDP datagram. `bytes` points into a provided buffer that goes back to
     // the kernel when this returns: copy what must outlive the call.
-    virtual void on_datagram(Worker& worker, UdpSocketId socket, const Endpoint& from,
+    virtual void on_datagram(Runtime& runtime, UdpSocketId socket, const Endpoint& from,
                              std::string_view bytes, Time now) = 0;
 
     // Bytes received on a stream, starting where the last call's consumed count
     // stopped. Return how many bytes were consumed (whole messages, pings);
     // the rest is kept and presented again with more bytes appended. Returning
     // 0 means "incomplete, wait". `bytes` is valid only during the call. The
-    // handler may call worker.close(connection) from here.
-    virtual size_t on_stream_data(Worker& worker, ConnectionId connection,
+    // handler may call runtime.close(connection) from here.
+    virtual size_t on_stream_data(Runtime& runtime, ConnectionId connection,
                                   std::string_view bytes, Time now) = 0;
 
     // An accepted connection (outbound == false) or a completed connect().
-    virtual void on_connection_open(Worker& worker, ConnectionId connection, const Endpoint& peer,
+    virtual void on_connection_open(Runtime& runtime, ConnectionId connection, const Endpoint& peer,
                                     Transport transport, Time now) = 0;
 
     // The connection is gone from the layer's point of view: its id is stale
     // from now on. Called once per opened or connect()ed connection.
-    virtual void on_connection_closed(Worker& worker, ConnectionId connection, CloseReason reason,
+    virtual void on_connection_closed(Runtime& runtime, ConnectionId connection, CloseReason reason,
                                       Time now) = 0;
 
     // An item another worker (or thread) posted to this worker.
-    virtual void on_mailbox(Worker& worker, const MailboxItem& item, Time now) = 0;
+    virtual void on_mailbox(Runtime& runtime, const MailboxItem& item, Time now) = 0;
 
     // The worker's loop is about to stop (after Workers::stop()); the handler
     // may still send and close. Default: nothing.
-    virtual void on_stop(Worker& worker, Time now) {
-        (void)worker;
+    virtual void on_stop(Runtime& runtime, Time now) {
+        (void)runtime;
         (void)now;
     }
 };

@@ -187,7 +187,7 @@ struct Worker::Connection {
     time::Timer timer{&Worker::on_connection_timer, nullptr};
 };
 
-Worker::Worker(uint32_t index, const WorkerConfig& config, Handler& handler)
+Worker::Worker(uint32_t index, const WorkerConfig& config, Handler* handler)
     : index_(index),
       config_(config),
       handler_(handler),
@@ -337,6 +337,7 @@ void Worker::init_accept_slots() {
 
 void Worker::run() {
     FE_ASSERT(ring_ready_);
+    FE_ASSERT(handler_ != nullptr);
     now_ = read_clock();
     for (;;) {
         if (!stopping_ && stop_requested_.load(std::memory_order_acquire)) {
@@ -473,7 +474,7 @@ bool Worker::quiescent() const {
 void Worker::begin_stop() {
     FE_ASSERT(!stopping_);
     stopping_ = true;
-    handler_.on_stop(*this, now_);
+    handler_->on_stop(*this, now_);
     for (uint32_t i = 0; i < accept_slot_count_; ++i) {
         if (accept_slots_[i].submitted) {
             cancel_op(accept_slots_[i].op);
@@ -545,7 +546,7 @@ void Worker::drain_mailbox() {
     const size_t count = mailbox_.drain(
         [this](const MailboxItem& item) {
             stats_.mailbox_received.add();
-            handler_.on_mailbox(*this, item, now_);
+            handler_->on_mailbox(*this, item, now_);
         },
         kCqeBatchMax);
     // A cut batch continues next turn, without waiting for another doorbell.
@@ -675,7 +676,7 @@ void Worker::deliver_datagram(UdpSocket& socket, uint16_t buffer_id, int32_t res
     const auto* payload = static_cast<const char*>(io_uring_recvmsg_payload(out, &socket.recv_msg));
     const unsigned int size = io_uring_recvmsg_payload_length(out, result, &socket.recv_msg);
     stats_.udp_datagrams_received.add();
-    handler_.on_datagram(*this, UdpSocketId{socket.index}, from, std::string_view(payload, size),
+    handler_->on_datagram(*this, UdpSocketId{socket.index}, from, std::string_view(payload, size),
                          now_);
 }
 
@@ -821,7 +822,7 @@ void Worker::on_accept(AcceptSlot& slot, int32_t result) {
     c.opened = true;
     stats_.connections_accepted.add();
     arm_accept(slot);
-    handler_.on_connection_open(*this, id_of(c), c.peer, Transport::kTcp, now_);
+    handler_->on_connection_open(*this, id_of(c), c.peer, Transport::kTcp, now_);
     if (c.state != Connection::State::kOpen) {
         return;  // the handler closed it
     }
@@ -922,7 +923,7 @@ void Worker::on_connect(Connection& c, int32_t result) {
     wheel_.cancel(c.timer);
     c.state = Connection::State::kOpen;
     stats_.connections_connected.add();
-    handler_.on_connection_open(*this, id_of(c), c.peer, Transport::kTcp, now_);
+    handler_->on_connection_open(*this, id_of(c), c.peer, Transport::kTcp, now_);
     if (c.state != Connection::State::kOpen) {
         return;
     }
@@ -1047,7 +1048,7 @@ size_t Worker::consume(Connection& c, std::string_view bytes) {
     const ConnectionId id = id_of(c);
     size_t total = 0;
     while (total < bytes.size()) {
-        const size_t used = handler_.on_stream_data(*this, id, bytes.substr(total), now_);
+        const size_t used = handler_->on_stream_data(*this, id, bytes.substr(total), now_);
         FE_ASSERT(used <= bytes.size() - total);
         if (used == 0) {
             break;
@@ -1277,7 +1278,7 @@ void Worker::begin_close(Connection& c, CloseReason reason, CloseMode mode) {
     }
     if (c.opened) {
         c.opened = false;
-        handler_.on_connection_closed(*this, id, reason, now_);
+        handler_->on_connection_closed(*this, id, reason, now_);
     }
     finish_close_if_idle(c);
 }

@@ -49,6 +49,7 @@
 #include "net/internal/buffer_ring.h"
 #include "net/limits.h"
 #include "net/mailbox.h"
+#include "net/runtime.h"
 
 namespace fe::net {
 
@@ -122,31 +123,13 @@ struct alignas(kCacheLineSize) WorkerStats {
     Counter fd_polls_refused;         // poll_fd() with every poll slot in use, or stopping
 };
 
-enum class CloseMode : uint8_t {
-    kAbort,      // drop queued sends and close now
-    kAfterSend,  // stop receiving, send what is queued (bounded by close_flush_time_max), close
-};
-
-enum class [[nodiscard]] ConnectResult : uint8_t {
-    kStarted,      // on_connection_open or on_connection_closed(kConnectFailed/...) follows
-    kTableFull,    // connection_count_max connections already exist
-    kBadAddress,   // the endpoint has no IP family
-    kStopping,
-};
-
-// The listening sockets a worker is given (opened by Workers with SO_REUSEPORT).
-struct WorkerSocket {
-    Transport transport = Transport::kUdp;
-    int fd = -1;     // the worker takes ownership
-    Endpoint local;
-};
-
 // Also an fe::FdPoller: poll_fd() arms a one-shot IORING_OP_POLL_ADD on this
 // ring (see core/base/fd_poller.h), which is how a hiredis connection
 // (state/redis_store.h) runs on the worker's loop.
-class Worker final : public FdPoller {
+class Worker final : public Runtime, public FdPoller {
 public:
-    Worker(uint32_t index, const WorkerConfig& config, Handler& handler);
+    // The handler may be given later (set_handler()), but before run().
+    Worker(uint32_t index, const WorkerConfig& config, Handler* handler = nullptr);
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -157,6 +140,9 @@ public:
     absl::Status init(std::vector<WorkerSocket> sockets);
     // Workers a post() may name; set before any worker runs.
     void set_peers(std::span<Worker* const> peers) { peers_ = peers; }
+    // On the worker's thread, after init() and before run(): the handler
+    // every callback goes to. It must outlive the loop.
+    void set_handler(Handler* handler) { handler_ = handler; }
     // The event loop; returns after request_stop() once every connection is
     // closed and every operation has completed.
     void run();
@@ -168,28 +154,26 @@ public:
     // Copies the parts into a send slot: the caller's bytes may be reused when
     // this returns. Sent at the end of the loop turn.
     SendResult send_datagram(UdpSocketId socket, const Endpoint& to,
-                             std::span<const std::string_view> parts);
-    SendResult send_datagram(UdpSocketId socket, const Endpoint& to, std::string_view bytes) {
-        return send_datagram(socket, to, std::span<const std::string_view>(&bytes, 1));
-    }
+                             std::span<const std::string_view> parts) override;
+    using Runtime::send_datagram;
     // Appends to the connection's send queue (copied). Sends of one loop turn are
     // coalesced into one sendmsg; one send is in flight per connection.
-    SendResult send_stream(ConnectionId connection, std::span<const std::string_view> parts);
-    SendResult send_stream(ConnectionId connection, std::string_view bytes) {
-        return send_stream(connection, std::span<const std::string_view>(&bytes, 1));
-    }
+    SendResult send_stream(ConnectionId connection,
+                           std::span<const std::string_view> parts) override;
+    using Runtime::send_stream;
     // Starts closing: the handler's on_connection_closed(kLocal) runs from
     // inside this call, and the id is stale when it returns. False when the id
     // is already stale.
-    bool close(ConnectionId connection, CloseMode mode = CloseMode::kAfterSend);
+    bool close(ConnectionId connection, CloseMode mode) override;
+    bool close(ConnectionId connection) { return close(connection, CloseMode::kAfterSend); }
     // Opens a TCP connection to `to`: IORING_OP_SOCKET into a direct
     // descriptor, TCP_NODELAY on it (internal::prep_tcp_nodelay(), when the
     // kernel has it), then IORING_OP_CONNECT, linked. Sends may be queued
     // before it opens.
-    ConnectResult connect(const Endpoint& to, ConnectionId* connection);
+    ConnectResult connect(const Endpoint& to, ConnectionId* connection) override;
     // Posts to worker `to_index` (may be this one); the receiver's on_mailbox()
     // runs on its thread. The doorbell is an IORING_OP_MSG_RING on this ring.
-    PostResult post(uint32_t to_index, const MailboxItem& item);
+    PostResult post(uint32_t to_index, const MailboxItem& item) override;
 
     // fe::FdPoller, on this worker's thread. At most fd_poll_count_max polls
     // are armed at once; polls still armed when the worker stops are
@@ -199,15 +183,15 @@ public:
     bool cancel_poll(PollId id) override;
     Time loop_now() const override { return now_; }
 
-    time::TimerWheel& timer_wheel() { return wheel_; }
-    Time now() const { return now_; }
-    uint32_t index() const { return index_; }
+    time::TimerWheel& timer_wheel() override { return wheel_; }
+    Time now() const override { return now_; }
+    uint32_t index() const override { return index_; }
     const WorkerStats& stats() const { return stats_; }
     // Connections in any state but free (opening, open, closing).
     uint32_t connection_count() const { return connection_in_use_count_; }
     uint32_t connection_count_max() const { return connection_count_max_; }
     // Local endpoint of a UDP socket or TCP listener, in listen-spec order.
-    std::span<const WorkerSocket> sockets() const { return sockets_; }
+    std::span<const WorkerSocket> sockets() const override { return sockets_; }
 
     // ---- Any thread. ----
 
@@ -304,7 +288,7 @@ private:
 
     const uint32_t index_;
     const WorkerConfig config_;
-    Handler& handler_;
+    Handler* handler_ = nullptr;
     io_uring ring_{};
     bool ring_ready_ = false;
     time::TimerWheel wheel_;

@@ -22,7 +22,29 @@ Workers::Workers(WorkersConfig config, std::vector<Handler*> handlers)
     FE_ASSERT(config_.listens.size() <= kListenerCountMax);
 }
 
-Workers::~Workers() { stop(); }
+Workers::Workers(WorkersConfig config, HandlerFactory make_handler)
+    : config_(std::move(config)),
+      handlers_(config_.worker_count, nullptr),
+      make_handler_(std::move(make_handler)),
+      owned_handlers_(config_.worker_count) {
+    FE_ASSERT(config_.worker_count > 0);
+    FE_ASSERT(config_.worker_count <= kWorkerCountMax);
+    FE_ASSERT(config_.listens.size() <= kListenerCountMax);
+    FE_ASSERT(make_handler_ != nullptr);
+}
+
+Workers::~Workers() {
+    stop();
+    for (auto& sockets : bound_) {
+        for (WorkerSocket& s : sockets) {
+            ::close(s.fd);
+        }
+    }
+    // Handlers before their workers: a handler may hold timers on its
+    // worker's wheel. Every thread has ended, so this thread may touch them.
+    owned_handlers_.clear();
+    workers_.clear();
+}
 
 absl::Status Workers::open_sockets(std::vector<std::vector<WorkerSocket>>& per_worker) {
     per_worker.resize(config_.worker_count);
@@ -52,8 +74,8 @@ absl::Status Workers::open_sockets(std::vector<std::vector<WorkerSocket>>& per_w
     return absl::OkStatus();
 }
 
-absl::Status Workers::start() {
-    FE_ASSERT(workers_.empty());
+absl::Status Workers::bind() {
+    FE_ASSERT(!bound_done_);
     // The probe submits real io_uring requests; their completion task work is
     // queued to the submitting thread and interrupts that thread's next
     // blocking system call with EINTR. A throwaway thread takes it instead of
@@ -64,10 +86,20 @@ absl::Status Workers::start() {
     if (!features.ok()) {
         return features.status();
     }
-    std::vector<std::vector<WorkerSocket>> per_worker;
-    FE_RETURN_IF_ERROR(open_sockets(per_worker));
+    FE_RETURN_IF_ERROR(open_sockets(bound_));
+    bound_done_ = true;
+    return absl::OkStatus();
+}
+
+absl::Status Workers::start() {
+    FE_ASSERT(workers_.empty());
+    if (!bound_done_) {
+        FE_RETURN_IF_ERROR(bind());
+    }
+    std::vector<std::vector<WorkerSocket>> per_worker = std::move(bound_);
+    bound_.clear();
     for (uint32_t w = 0; w < config_.worker_count; ++w) {
-        workers_.push_back(std::make_unique<Worker>(w, config_.worker, *handlers_[w]));
+        workers_.push_back(std::make_unique<Worker>(w, config_.worker, handlers_[w]));
         peers_.push_back(workers_.back().get());
     }
     for (auto& worker : workers_) {
@@ -87,6 +119,9 @@ absl::Status Workers::start() {
         }
         threads_.clear();
         peers_.clear();
+        // Handlers before their workers: a handler may hold timers on its
+        // worker's wheel.
+        owned_handlers_.clear();
         workers_.clear();
         return init_status_;
     }
@@ -99,6 +134,17 @@ void Workers::thread_main(uint32_t index, std::vector<WorkerSocket> sockets) {
     Worker& worker = *workers_[index];
     // The ring is created here: SINGLE_ISSUER ties it to this thread.
     absl::Status status = worker.init(std::move(sockets));
+    if (status.ok() && make_handler_ != nullptr) {
+        // Each thread writes only its own slot; start() reads them after the
+        // handshake below.
+        owned_handlers_[index] = make_handler_(worker);
+        if (owned_handlers_[index] == nullptr) {
+            status = absl::InternalError("could not make the worker's handler");
+        } else {
+            handlers_[index] = owned_handlers_[index].get();
+            worker.set_handler(handlers_[index]);
+        }
+    }
     std::unique_lock lock(mutex_);
     if (!status.ok() && init_status_.ok()) {
         init_status_ = absl::Status(status.code(), absl::StrCat("worker ", index, ": ",

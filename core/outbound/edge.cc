@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <optional>
 
 #include "core/base/assert.h"
 #include "core/base/strings.h"
@@ -30,15 +31,6 @@ public:
         char digits[24];
         auto r = std::to_chars(digits, digits + sizeof(digits), value);
         put(std::string_view(digits, static_cast<size_t>(r.ptr - digits)));
-    }
-    void put_hex64(uint64_t value) {
-        static constexpr char kHex[] = "0123456789abcdef";
-        char digits[16];
-        for (int i = 15; i >= 0; --i) {
-            digits[i] = kHex[value & 0xf];
-            value >>= 4;
-        }
-        put(std::string_view(digits, sizeof(digits)));
     }
     // The size written, or 0 after an overflow.
     size_t result() const { return overflow_ ? 0 : size_; }
@@ -75,9 +67,9 @@ std::string_view to_tag(const sip::Message& m) {
     return to.tag();
 }
 
-constexpr std::string_view kOurBranchPrefix = "z9hG4bK-fe";
-
 }  // namespace
+
+bool has_to_tag(const sip::Message& request) { return !to_tag(request).empty(); }
 
 bool is_dialog_forming(const sip::Message& request) {
     switch (request.method()) {
@@ -111,25 +103,55 @@ size_t write_flow_uri_value(std::string_view token, const EdgeAddress& at, ObPar
     return o.result();
 }
 
-bool uri_is_ours(std::string_view host, uint16_t port, const EdgeIdentity& me) {
-    if (!equals_ignore_case(syntax::host_address(host), syntax::host_address(me.host))) {
-        return false;
+namespace {
+
+// IP literals compare as addresses ("[::1]" and "[0:0::1]" are one host),
+// names case-insensitively.
+bool same_host(std::string_view a, std::string_view b) {
+    return equals_ignore_case(syntax::host_address(a), syntax::host_address(b));
+}
+
+bool host_names_node(std::string_view host, const EdgeIdentity& me) {
+    if (same_host(host, me.host)) {
+        return true;
     }
+    return std::any_of(me.aliases.begin(), me.aliases.end(),
+                       [&](const std::string& alias) { return same_host(host, alias); });
+}
+
+bool port_is_ours(uint16_t port, const EdgeIdentity& me) {
     const uint16_t wanted = port == 0 ? 5060 : port;
     return std::find(me.ports.begin(), me.ports.end(), wanted) != me.ports.end();
 }
 
-std::string_view route_class_name(RouteClass kind) {
-    switch (kind) {
-        case RouteClass::kNoRoute: return "no_route";
-        case RouteClass::kNotOurs: return "not_ours";
-        case RouteClass::kOursNoToken: return "ours_no_token";
-        case RouteClass::kIncoming: return "incoming";
-        case RouteClass::kOutgoing: return "outgoing";
-        case RouteClass::kBadToken: return "bad_token";
-        case RouteClass::kMalformed: return "malformed";
+}  // namespace
+
+bool uri_is_ours(std::string_view host, uint16_t port, const EdgeIdentity& me) {
+    return host_names_node(host, me) && port_is_ours(port, me);
+}
+
+bool is_local_host(std::string_view host, const EdgeIdentity& me) {
+    return host_names_node(host, me) ||
+           std::any_of(me.domains.begin(), me.domains.end(), [&](const std::string& domain) {
+               return equals_ignore_case(domain, host);
+           });
+}
+
+bool serves_domain(std::string_view host, const EdgeIdentity& me) {
+    return me.domains.empty() || is_local_host(host, me);
+}
+
+syntax::Error write_local_aor_key(const syntax::Uri& uri, const EdgeIdentity& me, char* buffer,
+                                  size_t buffer_size, std::string_view& key) {
+    if (uri.is_tel() || !uri.has_port() || !port_is_ours(uri.port, me)) {
+        return syntax::write_aor_key(uri, buffer, buffer_size, key);
     }
-    return "unknown";
+    if (!is_local_host(uri.host, me)) {
+        return syntax::write_aor_key(uri, buffer, buffer_size, key);
+    }
+    syntax::Uri without_port = uri;
+    without_port.port = 0;
+    return syntax::write_aor_key(without_port, buffer, buffer_size, key);
 }
 
 bool same_flow(const token::Fields& t, const token::Fields& source) {
@@ -143,41 +165,6 @@ bool same_flow(const token::Fields& t, const token::Fields& source) {
     }
     return t.node_id == source.node_id && t.worker_index == source.worker_index &&
            t.slot == source.slot && t.generation == source.generation;
-}
-
-RouteDecision classify_route(const sip::Message& request, const EdgeIdentity& me,
-                             const token::KeyRing& ring, const token::Fields& source) {
-    RouteDecision d;
-    const sip::ListRange routes = request.list(sip::HeaderId::kRoute);
-    if (routes.empty()) {
-        d.kind = RouteClass::kNoRoute;
-        return d;
-    }
-    syntax::NameAddr top;
-    if (syntax::Error e = syntax::parse_name_addr(*routes.begin(), top); e != syntax::Error::kOk) {
-        d.kind = RouteClass::kMalformed;
-        d.syntax_error = e;
-        return d;
-    }
-    if (top.uri.is_tel() || !uri_is_ours(top.uri.host, top.uri.port, me)) {
-        d.kind = RouteClass::kNotOurs;
-        return d;
-    }
-    d.ob = top.uri.has_ob();
-    if (!top.uri.has_user()) {
-        d.kind = RouteClass::kOursNoToken;  // OB-EDGE-09
-        return d;
-    }
-    d.token = top.uri.user;
-    token::VerifyResult v = token::verify(ring, d.token);
-    if (v.status != token::VerifyStatus::kOk) {
-        d.kind = RouteClass::kBadToken;  // OB-EDGE-14, OB-EDGE-08
-        d.token_status = v.status;
-        return d;
-    }
-    d.flow = v.fields;
-    d.kind = same_flow(v.fields, source) ? RouteClass::kOutgoing : RouteClass::kIncoming;
-    return d;
 }
 
 MaxForwards check_max_forwards(const sip::Message& request) {
@@ -228,6 +215,25 @@ size_t write_via_received(const syntax::Via& top, const Endpoint& source, char* 
     return o.result();
 }
 
+ViaReceived via_received_of(const sip::Message& request, const Endpoint& source) {
+    ViaReceived out;
+    const sip::ListRange vias = request.list(sip::HeaderId::kVia);
+    syntax::Via top;
+    if (vias.empty() || source.empty() ||
+        syntax::parse_via(*vias.begin(), top) != syntax::Error::kOk) {
+        return out;
+    }
+    out.size = static_cast<uint8_t>(
+        write_via_received(top, source, out.bytes.data(), out.bytes.size()));
+    if (out.size > 0 && top.rport == syntax::FlagOrValue::kFlag) {
+        // The flag gets its value: ";rport" goes, ";rport=PORT" is appended.
+        if (const std::optional<syntax::Param> rport = top.params.find("rport")) {
+            out.drop = rport->range;
+        }
+    }
+    return out;
+}
+
 uint64_t loop_hash(const sip::Message& request) {
     uint64_t h = kFnvOffset;
     h = fnv(h, request.request_uri());
@@ -244,8 +250,8 @@ uint64_t loop_hash(const sip::Message& request) {
     return h;
 }
 
-size_t write_branch(const sip::Message& request, std::string_view top_branch, char* out,
-                    size_t capacity) {
+BranchId write_branch(const sip::Message& request, std::string_view top_branch, BranchKind kind) {
+    FE_ASSERT(kind != BranchKind::kProxy);
     // ACK and CANCEL carry the INVITE's top Via branch; hashing the method
     // class (INVITE-ish vs other) keeps them on the INVITE's branch, as a
     // stateless proxy must (RFC 3261 §16.11).
@@ -261,18 +267,12 @@ size_t write_branch(const sip::Message& request, std::string_view top_branch, ch
         h = fnv(h, request.header(sip::HeaderId::kCallId));
         h = fnv(h, request.request_uri());
     }
-    Out o(out, capacity);
-    o.put(kOurBranchPrefix);
-    o.put_hex64(h);
-    o.put("-");
-    o.put_hex64(loop_hash(request));
-    return o.result();
+    return write_branch_id(BranchFields{.kind = kind, .hash = h, .loop = loop_hash(request)});
 }
 
 LoopResult detect_loop(const sip::Message& request, const EdgeIdentity& me) {
     LoopResult result;
-    bool hash_known = false;
-    char loop_text[16];
+    std::optional<uint64_t> loop;
     for (std::string_view value : request.list(sip::HeaderId::kVia)) {
         syntax::Via via;
         if (syntax::Error e = syntax::parse_via(value, via); e != syntax::Error::kOk) {
@@ -280,15 +280,14 @@ LoopResult detect_loop(const sip::Message& request, const EdgeIdentity& me) {
             result.error = e;
             return result;
         }
-        if (!via.branch.starts_with(kOurBranchPrefix) || !uri_is_ours(via.host, via.port, me)) {
+        const std::optional<BranchFields> ours = read_branch_id(via.branch);
+        if (!ours || !uri_is_ours(via.host, via.port, me)) {
             continue;
         }
-        if (!hash_known) {
-            Out o(loop_text, sizeof(loop_text));
-            o.put_hex64(loop_hash(request));
-            hash_known = true;
+        if (!loop) {
+            loop = loop_hash(request);
         }
-        if (via.branch.ends_with(std::string_view(loop_text, sizeof(loop_text)))) {
+        if (ours->loop == *loop) {
             result.verdict = LoopCheck::kLoop;
             return result;
         }

@@ -1,19 +1,14 @@
 // File: core/outbound/edge.h
 //
-// The pure decisions of an RFC 5626 edge proxy (§5): is this node the first
-// hop of a REGISTER, what Path / Record-Route / Via text to add, which way a
-// request with our flow token in its Route goes (incoming to the UA, outgoing
-// from it, or refused), Max-Forwards, RFC 3581 received/rport, the
-// deterministic stateless branch (RFC 3261 §16.11) and loop detection. No
-// sockets, no clocks, no allocation: the node (cluster/sip_worker) does the I/O.
+// The building blocks of an RFC 5626 edge proxy (§5) that the router
+// (core/outbound/router.h) decides with: is this node the first hop, does a
+// URI name this node, what Path / Record-Route / Via text to add,
+// Max-Forwards, RFC 3581 received/rport, the deterministic stateless branch
+// (RFC 3261 §16.11) and loop detection. No sockets, no clocks, no allocation:
+// the node (cluster/sip_worker) does the I/O.
 //
 //   fe::outbound::EdgeIdentity me{.host = "192.0.2.10", .ports = ports};
-//   fe::outbound::RouteDecision d = fe::outbound::classify_route(message, me, ring, source);
-//   switch (d.kind) {
-//       case RouteClass::kIncoming: deliver_to(d.flow); break;        // OB-EDGE-12
-//       case RouteClass::kBadToken: answer(403); break;               // OB-EDGE-14
-//       ...
-//   }
+//   if (fe::outbound::uri_is_ours(uri.host, uri.port, me)) { ... }
 //   char path[kFlowUriValueSizeMax];
 //   size_t n = write_flow_uri_value(token, {"192.0.2.10", 5060, Transport::kTcp},
 //                                   ObParam::kAdd, path, sizeof(path));
@@ -22,26 +17,36 @@
 // Views in results point into the message's buffer and are valid as long as it is.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
 
 #include "core/base/endpoint.h"
+#include "core/outbound/branch_id.h"
 #include "core/outbound/edge_limits.h"
 #include "core/sip/message.h"
 #include "core/sip/response.h"
 #include "core/syntax/error.h"
+#include "core/syntax/uri.h"
 #include "core/syntax/via.h"
 #include "core/token/flow_token.h"
 #include "core/token/key_ring.h"
 
 namespace fe::outbound {
 
-// How this edge is named in URIs it puts on the wire and recognises in Routes.
+// How this node is named: what it writes in URIs it puts on the wire, what it
+// recognises as itself in Routes and Request-URIs, and which AOR domains it
+// serves. Views into the node's own storage.
 struct EdgeIdentity {
     std::string_view host;            // advertised host (IP literal or name)
     std::span<const uint16_t> ports;  // every port we listen on (any transport)
+    // Other hosts that name this node: its listen addresses when the
+    // advertised host is a name or a public address.
+    std::span<const std::string> aliases = {};
+    // AOR domains served (case-insensitive); empty: every domain.
+    std::span<const std::string> domains = {};
 };
 
 // One of our addresses, for a Path / Record-Route / Via we write.
@@ -61,47 +66,38 @@ inline bool is_first_hop(const sip::Message& request) { return request.via_count
 // §12, RFC 6665, RFC 3515): what RFC 5626 §5.3 Record-Routes.
 bool is_dialog_forming(const sip::Message& request);
 
+// The To header has a tag: the request is inside a dialog (RFC 3261 §12.2).
+// A To that does not parse counts as tagless.
+bool has_to_tag(const sip::Message& request);
+
 // "<sip:TOKEN@HOST:PORT;transport=T;lr[;ob]>" into `out`; returns its size,
 // or 0 when it does not fit. The value of our Path (RFC 3327 §4: name-addr
 // with ;lr) and Record-Route headers; the token is the user part (OB-EDGE-05).
 [[nodiscard]] size_t write_flow_uri_value(std::string_view token, const EdgeAddress& at,
                                           ObParam ob, char* out, size_t capacity);
 
-// The URI user part must be the token alone, so a user part with escapes or
-// parameters is never a token of ours.
+// host:port names this node: the host is the advertised host or an alias
+// (IP literals compared as addresses, names case-insensitively) and the port
+// one we listen on (an absent port, 0, is 5060).
 bool uri_is_ours(std::string_view host, uint16_t port, const EdgeIdentity& me);
 
-// ---- Route classification (§5.3) ----
+// The host is an AOR domain this node serves (any, when no domain is
+// configured) or names this node.
+bool serves_domain(std::string_view host, const EdgeIdentity& me);
 
-enum class RouteClass : uint8_t {
-    kNoRoute,      // no Route header: route normally
-    kNotOurs,      // the top Route names another element: route normally
-    kOursNoToken,  // our URI without a token: remove it, route normally (OB-EDGE-09)
-    kIncoming,     // our token, request not from that flow: remove Route, deliver (OB-EDGE-12)
-    kOutgoing,     // our token, request from that very flow: remove Route, route on (OB-EDGE-10)
-    kBadToken,     // our URI with a user part that does not verify: 403 (OB-EDGE-14)
-    kMalformed,    // the top Route does not parse: 400 naming the defect
-};
-std::string_view route_class_name(RouteClass kind);
+// The host names this node or is one of the configured domains: an AOR there
+// with no binding is "not registered" (480), not a URI to forward to.
+bool is_local_host(std::string_view host, const EdgeIdentity& me);
 
-struct [[nodiscard]] RouteDecision {
-    RouteClass kind = RouteClass::kNoRoute;
-    // The Route URI carried ;ob (OB-OBP-03: incoming dialog-forming requests
-    // then get a Record-Route with the same token and no ob).
-    bool ob = false;
-    std::string_view token;              // the user part, when a token was looked at
-    token::Fields flow;                  // decoded, for kIncoming / kOutgoing
-    token::VerifyStatus token_status = token::VerifyStatus::kOk;  // for kBadToken
-    syntax::Error syntax_error = syntax::Error::kOk;             // for kMalformed
-};
+// The AOR key of a Request-URI or To URI (syntax::write_aor_key()), with the
+// port left out when the host names this node or is a served domain and the
+// port is absent or one of ours: clients address "sip:bob@edge:5060" and
+// mean the AOR sip:bob@edge (RFC 3261 §10.3 and §16.5 leave this to the
+// node; deployed proxies all treat it so).
+syntax::Error write_local_aor_key(const syntax::Uri& uri, const EdgeIdentity& me, char* buffer,
+                                  size_t buffer_size, std::string_view& key);
 
-// Looks at the top Route value. `source` names the flow the request arrived
-// on, as its token would (node, worker, slot, generation, transport; for UDP
-// the remote address and local socket). A request whose token names that same
-// flow is outgoing (OB-EDGE-10): for streams the same flow incarnation, for
-// UDP the same remote address and port on the same socket.
-RouteDecision classify_route(const sip::Message& request, const EdgeIdentity& me,
-                             const token::KeyRing& ring, const token::Fields& source);
+// ---- Flows (§5.3) ----
 
 // Whether a decoded token names the flow `source`.
 bool same_flow(const token::Fields& token_flow, const token::Fields& source);
@@ -125,18 +121,33 @@ MaxForwards check_max_forwards(const sip::Message& request);
 // The parameters to append to the request's top Via (the sender's) so that
 // responses find their way back through a NAT: ";received=IP" when the
 // sent-by host is not the source address or rport was asked for, and
-// ";rport=PORT" when the Via has a bare rport (OB-DEP-07). Returns the size
+// ";rport=PORT" when the Via has a bare rport (OB-DEP-07), whose bare flag
+// must then go (ViaReceived::drop: a Via may not hold rport twice). Returns the size
 // written (0: nothing to add, or it did not fit: check `capacity` >=
 // kViaReceivedSizeMax).
 [[nodiscard]] size_t write_via_received(const syntax::Via& top, const Endpoint& source,
                                         char* out, size_t capacity);
 
-// A branch for our Via, derived from the request alone so that a
-// retransmission maps to the same branch (stateless forwarding, RFC 3261
-// §16.11): "z9hG4bK-fe" + hash(top Via branch, method class) + "-" +
-// loop_hash (below). ACK and CANCEL hash like the INVITE they belong to.
-[[nodiscard]] size_t write_branch(const sip::Message& request, std::string_view top_branch,
-                                  char* out, size_t capacity);
+// RFC 3581 §4 for the request's top Via: the bare ";rport" to drop (a view
+// into the request) and the ";received=..;rport=.." to append, held inline.
+// Applied to the request when forwarding it, and to every response this node
+// builds for it (sip::ResponseSpec::top_via). Empty when there is nothing to
+// change or the top Via does not parse.
+struct ViaReceived {
+    std::array<char, kViaReceivedSizeMax> bytes{};
+    uint8_t size = 0;
+    std::string_view drop;  // ";rport" inside the top Via value, or empty
+    std::string_view view() const { return std::string_view(bytes.data(), size); }
+    sip::TopViaEdit edit() const { return sip::TopViaEdit{.drop = drop, .append = view()}; }
+};
+ViaReceived via_received_of(const sip::Message& request, const Endpoint& source);
+
+// A stateless branch for our Via (core/outbound/branch_id.h), derived from
+// the request alone so that a retransmission maps to the same branch (RFC
+// 3261 §16.11): a hash of the top Via branch and the method class, and the
+// loop hash (below). ACK and CANCEL hash like the INVITE they belong to.
+// `kind` is kStateless or kStatelessRegister.
+BranchId write_branch(const sip::Message& request, std::string_view top_branch, BranchKind kind);
 // The loop-detection half of our branch (RFC 3261 §16.3 step 4): a hash of
 // the fields that stay the same when a request loops back unchanged
 // (Request-URI, From tag, To, Call-ID, CSeq). A spiral (new Request-URI)

@@ -33,6 +33,13 @@ inline constexpr size_t kViaReceivedSizeMax = 80;
 inline constexpr size_t kEdgeViaValueSizeMax =
     kEdgeHostSizeMax + kBranchSizeMax + token::kTokenTextSizeMax + 40;
 
+// Route values naming this node that one request may carry at its top and
+// have removed (RFC 3261 §16.4, RFC 5626 §5.3). A route set visits this node
+// at most twice in a row (the caller's and the callee's token Record-Route
+// when both sit behind it); 8 leaves room for spirals without letting a
+// request make the walk long.
+inline constexpr uint8_t kRouteValuesOursMax = 8;
+
 // Max-Forwards the edge adds when a request has none (RFC 3261 §16.6 step 3).
 // (The home proxy has its own kMaxForwardsDefault in proxy_limits.h.)
 inline constexpr uint32_t kEdgeMaxForwardsDefault = 70;

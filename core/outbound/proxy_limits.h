@@ -49,10 +49,6 @@ inline constexpr Duration kTimerCDefault = minutes(3) + seconds(10);
 // Max-Forwards written when the request has none (RFC 3261 §16.6 step 3).
 inline constexpr uint32_t kMaxForwardsDefault = 70;
 
-// Bytes of a branch parameter we mint: "z9hG4bK" (7) + 16 hex digits of the
-// request hash + "." + up to 3 digits of the branch index.
-inline constexpr size_t kBranchIdSizeMax = 7 + 16 + 1 + 3;
-
 // Bytes of the one Route line built from a binding's Path vector
 // ("Route: " + values joined by ", " + CRLF). The store keeps at most
 // kPathCountPerRegisterMax values of a few hundred bytes each; a vector that

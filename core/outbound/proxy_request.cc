@@ -10,6 +10,7 @@
 #include "core/base/assert.h"
 #include "core/base/strings.h"
 #include "core/sip/limits.h"
+#include "core/token/limits.h"
 #include "core/txn/limits.h"
 #include "core/txn/txn_table.h"
 
@@ -44,7 +45,8 @@ BranchBuildError from_edit_error(sip::EditError error) {
 
 // Bytes of our Via value: "SIP/2.0/" + transport (<= 3) + " " + sent-by +
 // ";branch=" + id.
-constexpr size_t kViaValueSizeMax = 8 + 3 + 1 + txn::kSentBySizeMax + 8 + kBranchIdSizeMax;
+constexpr size_t kViaValueSizeMax =
+    8 + 3 + 1 + txn::kSentBySizeMax + 8 + kOurBranchSizeMax + 4 + token::kTokenTextSizeMax;
 
 // Writes a request for the next hop only (CANCEL or ACK) built from the
 // branch's request, with `to` as the To value.
@@ -116,32 +118,6 @@ uint64_t branch_hash(const sip::Message& request, const BranchSecret& secret) {
     return chain_hash(secret, h, request.header(sip::HeaderId::kCSeq));
 }
 
-BranchId make_branch_id(uint64_t request_hash, uint8_t branch_index) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    BranchId id;
-    size_t n = 0;
-    for (char c : txn::kBranchMagicCookie) {
-        id.bytes[n++] = c;
-    }
-    for (int shift = 60; shift >= 0; shift -= 4) {
-        id.bytes[n++] = kHex[(request_hash >> shift) & 0xf];
-    }
-    id.bytes[n++] = '.';
-    char digits[3];
-    size_t digit_count = 0;
-    uint32_t index = branch_index;
-    do {
-        digits[digit_count++] = static_cast<char>('0' + index % 10);
-        index /= 10;
-    } while (index != 0);
-    while (digit_count > 0) {
-        id.bytes[n++] = digits[--digit_count];
-    }
-    FE_ASSERT(n <= kBranchIdSizeMax);
-    id.size = static_cast<uint8_t>(n);
-    return id;
-}
-
 BranchBuildError add_branch_edits(const sip::Message& request, const BranchRequestSpec& spec,
                                   sip::EditList& edits) {
     if (!request.is_request()) {
@@ -155,7 +131,7 @@ BranchBuildError add_branch_edits(const sip::Message& request, const BranchReque
     }
     FE_ASSERT(spec.via_sent_by.size() <= txn::kSentBySizeMax);  // Our own config.
     if (!spec.branch_id.starts_with(txn::kBranchMagicCookie) ||
-        spec.branch_id.size() > kBranchIdSizeMax) {
+        spec.branch_id.size() > kOurBranchSizeMax) {
         return BranchBuildError::kBadBranchId;
     }
     // §16.6 step 3; §16.3 step 3 should have answered 483 / 400 already.
@@ -226,7 +202,26 @@ BranchBuildError add_branch_edits(const sip::Message& request, const BranchReque
     w.append(spec.via_sent_by);
     w.append(";branch=");
     w.append(spec.branch_id);
+    if (!spec.via_flow_token.empty()) {
+        w.append(";fl=");
+        w.append(spec.via_flow_token);
+    }
     FE_ASSERT(!w.overflowed());
+    if (!spec.top_via.drop.empty()) {
+        if (const BranchBuildError e = from_edit_error(edits.remove(spec.top_via.drop));
+            e != BranchBuildError::kOk) {
+            return e;
+        }
+    }
+    if (!spec.top_via.append.empty()) {
+        const sip::ListRange vias = request.list(sip::HeaderId::kVia);
+        FE_ASSERT(!vias.empty());  // A parsed request has one.
+        if (const BranchBuildError e =
+                from_edit_error(edits.insert_after(*vias.begin(), spec.top_via.append));
+            e != BranchBuildError::kOk) {
+            return e;
+        }
+    }
     return from_edit_error(edits.insert_header_before(sip::HeaderId::kVia, "Via", w.view()));
 }
 

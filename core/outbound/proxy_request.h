@@ -7,7 +7,8 @@
 // whole messages to the caller's Writer.
 //
 //   const uint64_t hash = fe::outbound::branch_hash(request, node_secret);   // once per call
-//   const fe::outbound::BranchId id = fe::outbound::make_branch_id(hash, branch_index);
+//   const fe::outbound::BranchId id = fe::outbound::write_branch_id(
+//       {.kind = BranchKind::kProxy, .slot = slot, .branch_index = i, .hash = hash, .loop = loop});
 //   fe::sip::EditArena arena;
 //   fe::sip::EditList edits(request, arena);
 //   (void)edits.remove_first_value(fe::sip::HeaderId::kRoute);   // our own Route, §16.4
@@ -23,14 +24,13 @@
 //   fe::sip::Writer w(cancel_buf, sizeof(cancel_buf));
 //   (void)fe::outbound::build_cancel(sent, w);             // on ProxyActionKind::kSendCancel
 //
-// Branch ids (§16.6 step 8, §8.1.1.7): "z9hG4bK" + 16 hex digits + "." +
-// the branch index. The hex digits are a SipHash-2-4, keyed with a per-node
-// secret, of the received request's top Via value, Call-ID and CSeq: the
-// same for a retransmission of the request (§16.11's stability, which lets a
-// stateless fallback mint the same branch), different for every other
-// request, and not predictable by a peer, which could otherwise craft a
-// request whose branch collides with another call's. The index makes the
-// branches of one call distinct.
+// Branch ids (§16.6 step 8, §8.1.1.7) are written by the one codec in
+// core/outbound/branch_id.h. Their hash is branch_hash(): a SipHash-2-4,
+// keyed with a per-node secret, of the received request's top Via value,
+// Call-ID and CSeq: the same for a retransmission of the request (§16.11's
+// stability), different for every other request, and not predictable by a
+// peer, which could otherwise craft a request whose branch collides with
+// another call's. The branch index makes the branches of one call distinct.
 #pragma once
 
 #include <array>
@@ -39,6 +39,7 @@
 #include <string_view>
 
 #include "core/base/endpoint.h"
+#include "core/outbound/branch_id.h"
 #include "core/outbound/proxy_limits.h"
 #include "core/sip/edit.h"
 #include "core/sip/message.h"
@@ -53,18 +54,9 @@ struct BranchSecret {
     uint64_t k1 = 0;
 };
 
-// The per-request part of every branch id of a call.
+// The per-request part of every branch id of a call (BranchFields::hash of
+// a kProxy branch, core/outbound/branch_id.h).
 uint64_t branch_hash(const sip::Message& request, const BranchSecret& secret);
-
-// A branch parameter value, held inline.
-struct BranchId {
-    std::array<char, kBranchIdSizeMax> bytes{};
-    uint8_t size = 0;
-
-    std::string_view view() const { return std::string_view(bytes.data(), size); }
-};
-
-BranchId make_branch_id(uint64_t request_hash, uint8_t branch_index);
 
 struct BranchRequestSpec {
     // The target's registered Contact URI (addr-spec): the new Request-URI
@@ -78,6 +70,13 @@ struct BranchRequestSpec {
     Transport via_transport = Transport::kUdp;
     std::string_view via_sent_by = {};
     std::string_view branch_id = {};
+    // ";fl=TOKEN" on our Via when not empty: the flow the request came in on,
+    // where a response no call matches any more (a 2xx retransmission) is
+    // sent statelessly (RFC 3261 §16.7 step 5).
+    std::string_view via_flow_token = {};
+    // received/rport for the received request's top Via (RFC 3581 §4:
+    // via_received_of() of `request`); empty: nothing.
+    sip::TopViaEdit top_via = {};
 };
 
 enum class [[nodiscard]] BranchBuildError : uint8_t{

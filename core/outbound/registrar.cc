@@ -6,6 +6,7 @@
 
 #include "core/base/assert.h"
 #include "core/base/strings.h"
+#include "core/outbound/edge.h"
 #include "core/syntax/contact.h"
 #include "core/syntax/name_addr.h"
 #include "core/syntax/params.h"
@@ -66,19 +67,17 @@ void arena_commit(RegisterDecision& d, std::string_view written) {
     d.arena_size += written.size();
 }
 
+// The node as the registrar sees it: served domains and its own names.
+EdgeIdentity identity_of(const RegistrarConfig& config) {
+    return EdgeIdentity{.host = {}, .ports = config.local_ports, .aliases = config.local_hosts,
+                        .domains = config.domains};
+}
+
 bool domain_served(const RegistrarConfig& config, const syntax::Uri& to) {
     if (config.domains.empty()) {
         return true;
     }
-    if (to.is_tel()) {
-        return false;
-    }
-    for (const std::string& domain : config.domains) {
-        if (equals_ignore_case(domain, to.host)) {
-            return true;
-        }
-    }
-    return false;
+    return !to.is_tel() && serves_domain(to.host, identity_of(config));
 }
 
 RegisterError check_require(const sip::Message& request, RegisterDecision& d) {
@@ -102,7 +101,8 @@ RegisterError decide_aor(const sip::Message& request, const RegistrarConfig& con
         return fail(d, RegisterError::kDomainNotServed);
     }
     std::string_view key;
-    if (syntax::write_aor_key(to.uri, arena_tail(d), arena_room(d), key) != Error::kOk) {
+    if (write_local_aor_key(to.uri, identity_of(config), arena_tail(d), arena_room(d), key) !=
+        Error::kOk) {
         return fail(d, RegisterError::kContactsTooLarge);
     }
     arena_commit(d, key);
@@ -341,6 +341,7 @@ void decide_register(const sip::Message& request, const RegisterInput& in,
     FE_ASSERT(request.method() == sip::Method::kRegister);
     reset(out);
     RegisterDecision& d = out;
+    d.top_via = in.top_via;
     if (check_require(request, d) != RegisterError::kOk) {
         return;
     }

@@ -83,6 +83,12 @@ struct RegistrarConfig {
     // Domains (To URI hosts, compared ignoring case) this registrar keeps
     // bindings for; empty serves every domain. Others get 404 (§10.3 step 5).
     std::vector<std::string> domains;
+    // Hosts and ports that name this node (its listen and advertised
+    // addresses): an AOR "sip:bob@HOST:PORT" with one of these is the AOR
+    // sip:bob@HOST (write_local_aor_key()), and such a host is served even
+    // when `domains` does not list it.
+    std::vector<std::string> local_hosts;
+    std::vector<uint16_t> local_ports;
     // Recorded in each binding so the cluster knows which node wrote it.
     uint32_t node_id = 0;
 };
@@ -97,6 +103,9 @@ struct RegisterInput {
     std::string_view flow_token = {};
     const RegistrarConfig* config = nullptr;  // Never null.
     Time now{};
+    // The response's top Via received/rport (RFC 3581 §4: via_received_of()
+    // of this request); its views must outlive the decision.
+    sip::TopViaEdit top_via = {};
 };
 
 // Why a REGISTER is refused before it reaches the store. Each defect has its
@@ -189,6 +198,8 @@ struct RegisterDecision {
     ContactUpdate updates[kContactCountPerRegisterMax];
 
     std::span<const std::string_view> path_vector() const { return {path, path_count}; }
+    // RegisterInput::top_via, for every response to this REGISTER.
+    sip::TopViaEdit top_via;
     std::span<const ContactUpdate> contact_updates() const { return {updates, update_count}; }
 
     // Backing bytes of aor_key, instance_key and contact_key. Invariant:

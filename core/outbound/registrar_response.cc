@@ -44,8 +44,8 @@ void copy_field(const sip::Message& m, const HeaderField& f, sip::Writer& out) {
 }
 
 // Status line, Via, From, To with our tag, Call-ID, CSeq (RFC 3261 §8.2.6.2).
-void write_head(const sip::Message& request, uint16_t status, std::string_view reason,
-                std::string_view detail, sip::Writer& out) {
+void write_head(const sip::Message& request, const RegisterDecision& d, uint16_t status,
+                std::string_view reason, std::string_view detail, sip::Writer& out) {
     out.append("SIP/2.0 ");
     out.append_u32(status);
     out.append(" ");
@@ -56,9 +56,7 @@ void write_head(const sip::Message& request, uint16_t status, std::string_view r
         out.append(")");
     }
     out.append("\r\n");
-    for (const HeaderField& via : request.fields(HeaderId::kVia)) {
-        copy_field(request, via, out);
-    }
+    sip::write_via_lines(request, d.top_via, out);
     copy_field(request, request.field(request.first_index(HeaderId::kFrom)), out);
     const HeaderField& to = request.field(request.first_index(HeaderId::kTo));
     out.append(std::string_view(request.data() + to.line_begin, to.value_end - to.line_begin));
@@ -84,7 +82,7 @@ sip::BuildError write_rejection(const sip::Message& request, const RegisterDecis
     const uint16_t status = register_error_status(d.error);
     const std::string_view detail =
         d.syntax_error == syntax::Error::kOk ? std::string_view() : syntax::error_text(d.syntax_error);
-    write_head(request, status, register_error_reason(d.error), detail, out);
+    write_head(request, d, status, register_error_reason(d.error), detail, out);
     if (d.error == RegisterError::kIntervalTooBrief) {
         out.append("Min-Expires: ");
         out.append_u32(d.min_expires_s);
@@ -98,21 +96,21 @@ sip::BuildError write_rejection(const sip::Message& request, const RegisterDecis
     return finish(out);
 }
 
-sip::BuildError write_commit_failure(const sip::Message& request, CommitResult commit,
-                                     sip::Writer& out) {
+sip::BuildError write_commit_failure(const sip::Message& request, const RegisterDecision& d,
+                                     CommitResult commit, sip::Writer& out) {
     switch (commit) {
         case CommitResult::kUnavailable:
             // RFC 3261 §10.3 step 7: a failed commit is a 500.
-            write_head(request, 500, "Binding Store Unavailable", {}, out);
+            write_head(request, d, 500, "Binding Store Unavailable", {}, out);
             break;
         case CommitResult::kTooManyBindings:
             // Not transient, so not 503: RFC 5626 UAs retry a 503 (OB-UA-16).
-            write_head(request, 403, "Too Many Bindings", {}, out);
+            write_head(request, d, 403, "Too Many Bindings", {}, out);
             break;
         case CommitResult::kOutOfOrder:
             // §10.3 steps 6-7 say only that "the request fails"; 500 is what
             // §12.2.2 prescribes for a lower CSeq inside a dialog.
-            write_head(request, 500, "Out Of Order Request", {}, out);
+            write_head(request, d, 500, "Out Of Order Request", {}, out);
             break;
         case CommitResult::kOk:
             FE_ASSERT(false);
@@ -160,9 +158,9 @@ sip::BuildError build_register_response(const sip::Message& request,
         return write_rejection(request, decision, out);
     }
     if (commit != CommitResult::kOk) {
-        return write_commit_failure(request, commit, out);
+        return write_commit_failure(request, decision, commit, out);
     }
-    write_head(request, 200, "OK", {}, out);
+    write_head(request, decision, 200, "OK", {}, out);
     for (const CurrentBinding& b : bindings) {
         write_contact(b, out);
     }

@@ -133,6 +133,35 @@ void copy_field(const Message& m, const HeaderField& f, Writer& out) {
 
 }  // namespace
 
+void write_via_lines(const Message& message, const TopViaEdit& top_via, Writer& out) {
+    bool top = true;
+    for (const HeaderField& via : message.fields(HeaderId::kVia)) {
+        if (top && (!top_via.append.empty() || !top_via.drop.empty())) {
+            // "Via: a;rport, b" -> "Via: a;received=X;rport=P, b".
+            const std::string_view line(message.data() + via.line_begin,
+                                        via.value_end - via.line_begin);
+            const std::string_view first = *message.list(HeaderId::kVia).begin();
+            const auto offset = [&](const char* p) { return static_cast<size_t>(p - line.data()); };
+            const size_t split = offset(first.data() + first.size());
+            size_t drop_begin = split;
+            size_t drop_end = split;
+            if (!top_via.drop.empty() && top_via.drop.data() >= first.data() &&
+                top_via.drop.data() + top_via.drop.size() <= first.data() + first.size()) {
+                drop_begin = offset(top_via.drop.data());
+                drop_end = drop_begin + top_via.drop.size();
+            }
+            out.append(line.substr(0, drop_begin));
+            out.append(line.substr(drop_end, split - drop_end));
+            out.append(top_via.append);
+            out.append(line.substr(split));
+            out.append("\r\n");
+        } else {
+            copy_field(message, via, out);
+        }
+        top = false;
+    }
+}
+
 BuildError build_response(const Message& request, const ResponseSpec& spec, Writer& out) {
     if (!request.is_request()) {
         return BuildError::kNotARequest;
@@ -148,9 +177,7 @@ BuildError build_response(const Message& request, const ResponseSpec& spec, Writ
     out.append(" ");
     out.append(spec.reason.empty() ? default_reason(spec.status_code) : spec.reason);
     out.append("\r\n");
-    for (const HeaderField& via : request.fields(HeaderId::kVia)) {
-        copy_field(request, via, out);
-    }
+    write_via_lines(request, spec.top_via, out);
     // Mandatory at parse, so present.
     copy_field(request, request.field(request.first_index(HeaderId::kFrom)), out);
     const HeaderField& to = request.field(request.first_index(HeaderId::kTo));

@@ -45,6 +45,15 @@ private:
     bool overflowed_ = false;  // An append did not fit; view() is cut short.
 };
 
+// How the first Via value of a response differs from the request's (RFC
+// 3581 §4): `drop`, a view into the request's bytes (a bare ";rport"), is
+// left out, and `append` (";received=192.0.2.1;rport=5060") is added at the
+// value's end. Both empty: the Via as received.
+struct TopViaEdit {
+    std::string_view drop = {};
+    std::string_view append = {};
+};
+
 struct ResponseSpec {
     uint16_t status_code = 0;        // 100..699.
     std::string_view reason = {};    // Empty: default_reason(status_code).
@@ -52,6 +61,8 @@ struct ResponseSpec {
     // Whole header lines without CRLF, e.g. "Require: outbound".
     std::span<const std::string_view> extra_headers = {};
     std::string_view content_type = {};  // Written when the body is not empty.
+    // The first Via value's received/rport (outbound::via_received_of()).
+    TopViaEdit top_via = {};
     std::string_view body = {};
 };
 
@@ -64,6 +75,11 @@ enum class [[nodiscard]] BuildError : uint8_t {
 };
 
 BuildError build_response(const Message& request, const ResponseSpec& spec, Writer& out);
+
+// Every Via line of `message` as received, its first value edited by
+// `top_via`, each ending in CRLF: the Via part of a response to it (RFC 3261
+// §8.2.6.2, RFC 3581 §4).
+void write_via_lines(const Message& message, const TopViaEdit& top_via, Writer& out);
 
 // RFC 3261 §21 / RFC 5626 §11 reason phrases for the codes we send; for other
 // codes the class name ("Client Error" for 4xx, ...).

@@ -95,7 +95,10 @@ def test_pure_edge_forwards_register_with_path_and_returns_the_200(edge, ua_tran
     assert len(vias) == 2
     assert vias[0].startswith("SIP/2.0/%s 127.0.0.1:%d;branch=z9hG4bK-fe" % (hop.upper(), node.port))
     assert ";fl=" in vias[0]
-    assert ";received=127.0.0.1;rport=%d" % ua.local[1] in vias[1]
+    # The UA's Via whole: its bare rport filled in once, received added
+    # (OB-DEP-07; a Via with rport twice gets 400 from the registrar).
+    assert re.fullmatch(r"SIP/2\.0/%s 127\.0\.0\.1:%d;branch=[^;]+;received=127\.0\.0\.1;rport=%d"
+                        % (ua_transport, ua.local[1], ua.local[1]), vias[1]), vias[1]
     assert fwd.get("max-forwards") == "69"
     assert "path" in [r.strip() for v in fwd.all("require") for r in v.split(",")]
     double.send(ok_for(fwd, extra=["Require: outbound"]))
@@ -120,16 +123,22 @@ def test_pure_edge_adds_no_flow_timer_without_require_outbound(edge):
 
 
 # covers OB-EDGE-07, OB-OBP-02, OB-EDGE-02
-def test_register_with_two_vias_gets_a_path_without_ob(edge):
+def test_register_with_two_vias_gets_no_path_of_ours(edge):
+    # covers OB-EDGE-07, OB-EDGE-02 (our policy: add nothing when not the
+    # first hop): a Path of ours without ob on top would hide the first edge's
+    # ob from the registrar, which must then refuse outbound (RFC 5626 §6).
     node, double, _ = edge
     ua = siplib.UdpFlow(node.addr)
     vias = ["SIP/2.0/UDP 127.0.0.1:%d;branch=%s;rport" % (ua.local[1], siplib.branch()),
             "SIP/2.0/UDP 192.0.2.4:5060;branch=%s" % siplib.branch()]
-    ua.send(siplib.register("UDP", ua.local, vias=vias))
+    first_edge = "<sip:FIRST@192.0.2.4:5060;lr;ob>"
+    ua.send(siplib.register("UDP", ua.local, vias=vias, extra=[("Path", first_edge)]))
     fwd = double.recv()
-    path = fwd.all("path")[0]
-    assert path.endswith(";lr>") and ";ob" not in path, fwd
+    assert fwd.all("path") == [first_edge], fwd
     assert len(fwd.all("via")) == 3
+    # The sender's Via: rport filled in, received added, the bare flag gone.
+    sender_via = fwd.all("via")[1]
+    assert sender_via.count("rport") == 1 and ";rport=%d" % ua.local[1] in sender_via, sender_via
     ua.close()
 
 

@@ -1,5 +1,5 @@
 // Checks cluster::HomeProxy end to end on the embedded store, a fake
-// EdgeSender that records every request (and can say a flow is gone or the
+// ProxySender that records every request (and can say a flow is gone or the
 // target is bad) and an injected clock driving a timer wheel: bindings
 // registered in the store in, branch request bytes and upstream response bytes
 // out. Covers forking per instance (OB-AUTH-01), flow retries on 430 and on a
@@ -16,7 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "core/outbound/branch_id.h"
 #include "core/sip/response.h"
+#include "core/token/key_ring.h"
 #include "core/syntax/via.h"
 #include "state/embedded_store.h"
 
@@ -33,21 +35,31 @@ struct SentRequest {
     std::string route_uri;
 };
 
-class FakeSender final : public EdgeSender {
+// Records each send; a flow of ours is recorded as "flow:SLOT".
+class FakeSender final : public ProxySender {
 public:
-    SendStatus send_request(std::span<const std::string_view> parts,
-                            std::string_view route_uri) override {
-        std::string bytes;
-        for (std::string_view p : parts) {
-            bytes += p;
-        }
-        sent.push_back({bytes, std::string(route_uri)});
-        const auto it = status_by_route.find(std::string(route_uri));
-        return it == status_by_route.end() ? SendStatus::kSent : it->second;
+    SendStatus send_to_flow(const token::Fields& flow,
+                            std::span<const std::string_view> parts) override {
+        return record(parts, "flow:" + std::to_string(flow.slot));
+    }
+    SendStatus send_to_uri(std::string_view uri,
+                           std::span<const std::string_view> parts) override {
+        return record(parts, std::string(uri));
     }
 
     std::vector<SentRequest> sent;
     std::map<std::string, SendStatus> status_by_route;
+
+private:
+    SendStatus record(std::span<const std::string_view> parts, std::string route) {
+        std::string bytes;
+        for (std::string_view p : parts) {
+            bytes += p;
+        }
+        sent.push_back({bytes, route});
+        const auto it = status_by_route.find(route);
+        return it == status_by_route.end() ? SendStatus::kSent : it->second;
+    }
 };
 
 // One registered flow of bob.
@@ -105,16 +117,36 @@ std::string response_to(const std::string& request, uint16_t status) {
 
 class HomeProxyTest : public ::testing::Test {
 protected:
-    HomeProxyTest() : wheel_(kT0, milliseconds(1)) { make_proxy(HomeProxyConfig{}); }
+    HomeProxyTest()
+        : keys_(token::KeyRing::from_random(0, std::array<uint8_t, token::kKeySize>{7})),
+          wheel_(kT0, milliseconds(1)) {
+        make_proxy(HomeProxyConfig{});
+    }
 
     void make_proxy(HomeProxyConfig config) {
+        proxy_.reset();
         config.via_host = "proxy.example.com";
         config.udp_port = 5060;
         config.tcp_port = 5061;
         config.branch_secret = {1, 2};
+        config.keys = &keys_;
+        config.identity = outbound::EdgeIdentity{.host = "proxy.example.com", .ports = ports_,
+                                                 .aliases = {}, .domains = domains_};
         config.proxy.timers.trying_delay = Duration::zero();  // 100 Trying at once
-        proxy_ = std::make_unique<HomeProxy>(
-            store_, sender_, [this]() -> time::TimerWheel& { return wheel_; }, config);
+        proxy_ = std::make_unique<HomeProxy>(store_, sender_, wheel_, config);
+    }
+
+    // A token of this node's flow `slot`, as the edge minted it.
+    std::string our_token(uint32_t slot) const {
+        token::Fields f;
+        f.node_id = 1;
+        f.slot = slot;
+        f.generation = 9;
+        f.transport = Transport::kTcp;
+        std::array<char, token::kTokenTextSizeMax> buf;
+        const token::MintResult m = token::mint(keys_, f, buf);
+        EXPECT_EQ(m.status, token::MintStatus::kOk);
+        return std::string(buf.data(), m.size);
     }
 
     void add(const Reg& reg, uint32_t cseq) {
@@ -143,10 +175,9 @@ protected:
     }
 
     // Hands `bytes` to the proxy as a request from the caller's TCP flow.
-    void request(const std::string& bytes, Time now = kT0) {
+    void request(const std::string& bytes, Time now = kT0, RequestFlow flow = {}) {
         sip::Message m;
         ASSERT_EQ(m.parse(bytes), sip::ParseError::kOk);
-        RequestFlow flow;
         flow.transport = Transport::kTcp;
         flow.flow_token = "CALLERTOKEN";
         proxy_->handle_request(m, flow, now, [this](std::string_view r) {
@@ -170,6 +201,9 @@ protected:
         return out;
     }
 
+    std::vector<uint16_t> ports_ = {5060, 5061};
+    std::vector<std::string> domains_ = {"example.com"};
+    token::KeyRing keys_;
     state::EmbeddedStore store_;
     FakeSender sender_;
     time::TimerWheel wheel_;
@@ -254,7 +288,7 @@ TEST_F(HomeProxyTest, GoneFlowMovesTheRequestToTheInstancesNextFlow) {
     add(kFlowA1, 1);
     add(kFlowA2, 2);
     sender_.status_by_route["sip:TOKA2@edge.example.com;transport=tcp;lr;ob"] =
-        EdgeSender::SendStatus::kFlowGone;
+        ProxySender::SendStatus::kFlowGone;
     request(make_request("INVITE", kAor));
     // The freshest flow (A2) first; the edge says it is gone; then A1.
     ASSERT_EQ(sender_.sent.size(), 2u);
@@ -337,12 +371,17 @@ TEST_F(HomeProxyTest, NoBindingGetsFourEightyAndForeignDomainFourOhFour) {
     request(make_request("ACK", kAor));
     EXPECT_EQ(proxy_->live_call_count(), 0u);
 
-    HomeProxyConfig config;
-    config.domains = {"example.com"};
-    make_proxy(config);
+    // A domain we do not serve is no AOR of ours: the Request-URI is the
+    // target, looked up nowhere (issue 8: never 404 for a routable request).
     upstream_.clear();
-    request(make_request("INVITE", "sip:bob@example.org", 1, "z9hG4bK-other"));
-    EXPECT_EQ(upstream_status_lines(), std::vector<std::string>{"SIP/2.0 404 Not Found"});
+    request(make_request("INVITE", "sip:bob@192.0.2.50:5090", 1, "z9hG4bK-other"));
+    ASSERT_EQ(sender_.sent.size(), 1u);
+    EXPECT_EQ(sender_.sent[0].route_uri, "sip:bob@192.0.2.50:5090");
+    EXPECT_EQ(first_line(sender_.sent[0].bytes), "INVITE sip:bob@192.0.2.50:5090 SIP/2.0");
+    EXPECT_EQ(proxy_->stats().forwarded_to_uri, 1u);
+    // tel: has no route here.
+    request(make_request("MESSAGE", "tel:+15551234", 1, "z9hG4bK-tel"));
+    EXPECT_EQ(first_line(upstream_.back()), "SIP/2.0 404 Not Found");
     EXPECT_EQ(proxy_->stats().not_found, 1u);
 }
 
@@ -465,10 +504,71 @@ TEST_F(HomeProxyTest, BranchIdNamesTheWorkerWhoseProxyHoldsTheCall) {
     request(make_request("INVITE", kAor));
     ASSERT_EQ(sender_.sent.size(), 1u);
     const std::string branch = top_branch(sender_.sent[0].bytes);
-    EXPECT_EQ(branch.size(), 27u);
-    EXPECT_EQ(home_proxy_worker_of(branch), std::optional<uint32_t>(0xa7));
-    EXPECT_EQ(home_proxy_worker_of("z9hG4bK-caller1"), std::nullopt);
-    EXPECT_EQ(home_proxy_worker_of("z9hG4bK-fe0123456789x"), std::nullopt);
+    const std::optional<outbound::BranchFields> f = outbound::read_branch_id(branch);
+    ASSERT_TRUE(f.has_value()) << branch;
+    EXPECT_EQ(f->kind, outbound::BranchKind::kProxy);
+    EXPECT_EQ(f->worker_index, 0xa7);
+}
+
+// covers OB-EDGE-11, OB-EDGE-12 (issue 8 step 2): a binding whose Path is our
+// own flow token goes down that flow with the token's Route value taken off
+// and, for an INVITE whose Path had ob, a Record-Route with the token and no
+// ob on top of the caller's.
+TEST_F(HomeProxyTest, OwnFlowLosesItsRouteValueAndRecordRoutesTheToken) {
+    const std::string token = our_token(42);
+    const std::string path = "<sip:" + token + "@proxy.example.com:5061;transport=tcp;lr;ob>";
+    add(Reg{kInstance1, 1, "sip:bob@192.0.2.1:5062;transport=tcp;ob", path, kT0}, 1);
+    RequestFlow flow;
+    flow.record_route_value = "<sip:CALLER@proxy.example.com:5060;transport=udp;lr>";
+    request(make_request("INVITE", kAor), kT0, flow);
+    ASSERT_EQ(sender_.sent.size(), 1u);
+    EXPECT_EQ(sender_.sent[0].route_uri, "flow:42");
+    const std::string& sent = sender_.sent[0].bytes;
+    EXPECT_EQ(field(sent, "Route"), "");
+    EXPECT_EQ(field(sent, "Record-Route"),
+              "<sip:" + token + "@proxy.example.com:5061;transport=tcp;lr>");
+    // The caller's token Record-Route follows, below.
+    EXPECT_NE(sent.find("Record-Route: <sip:" + token + "@proxy.example.com:5061;transport=tcp;lr>"
+                        "\r\nRecord-Route: <sip:CALLER@proxy.example.com:5060;transport=udp;lr>"),
+              std::string::npos);
+    EXPECT_EQ(proxy_->stats().record_routed, 1u);
+    // A MESSAGE forms no dialog: no Record-Route.
+    request(make_request("MESSAGE", kAor, 2, "z9hG4bK-msg"));
+    ASSERT_EQ(sender_.sent.size(), 2u);
+    EXPECT_EQ(field(sender_.sent[1].bytes, "Record-Route"), "");
+    EXPECT_EQ(field(sender_.sent[1].bytes, "Route"), "");
+}
+
+// Issue 8 points 5 and 6: the caller's Via gets received/rport, our Via names
+// the caller's flow (fl), and a 2xx the proxy no longer knows is its to
+// forward statelessly (handle_response says false).
+TEST_F(HomeProxyTest, ViaCarriesReceivedAndTheCallersFlow) {
+    add(kFlowA1, 1);
+    RequestFlow flow;
+    flow.source = *Endpoint::parse("203.0.113.9:40000");  // behind a NAT
+    request(make_request("INVITE", kAor), kT0, flow);
+    ASSERT_EQ(sender_.sent.size(), 1u);
+    const std::string& sent = sender_.sent[0].bytes;
+    EXPECT_NE(sent.find("branch=z9hG4bK-caller1;received=203.0.113.9\r\n"), std::string::npos);
+    EXPECT_NE(field(sent, "Via").find(";fl=CALLERTOKEN"), std::string::npos);
+    // The 100 Trying we build ourselves carries it too.
+    ASSERT_FALSE(upstream_.empty());
+    EXPECT_NE(upstream_[0].find("branch=z9hG4bK-caller1;received=203.0.113.9\r\n"),
+              std::string::npos);
+}
+
+TEST_F(HomeProxyTest, LateTwoHundredIsLeftToTheEdge) {
+    add(kFlowA1, 1);
+    request(make_request("INVITE", kAor));
+    ASSERT_EQ(sender_.sent.size(), 1u);
+    const std::string ok = response_to(sender_.sent[0].bytes, 200);
+    respond(ok);
+    sip::Message m;
+    ASSERT_EQ(m.parse(ok), sip::ParseError::kOk);
+    // The 2xx ended the call's INVITE transaction; let every timer run out.
+    advance(kT0 + minutes(10));
+    EXPECT_EQ(proxy_->live_call_count(), 0u);
+    EXPECT_FALSE(proxy_->handle_response(m, kT0 + minutes(10)));
 }
 
 }  // namespace

@@ -82,9 +82,10 @@ protected:
         const RegisterFlow flow = flow_of(path, token);
         std::string response;
         int calls = 0;
-        registrar.handle_register(m, flow, now, [&](std::string_view r) {
+        registrar.handle_register(m, flow, now, [&](std::string_view r, uint32_t flow_timer_s) {
             ++calls;
             response.assign(r);
+            last_flow_timer_s_ = flow_timer_s;
         });
         EXPECT_EQ(calls, 1);
         return response;
@@ -96,6 +97,8 @@ protected:
     outbound::RegistrarConfig config_;
     state::EmbeddedStore store_;
     Registrar registrar_{store_, config_};
+    // The Flow-Timer the last response handed the edge with it.
+    uint32_t last_flow_timer_s_ = 0;
 };
 
 // covers OB-REG-15, OB-TAG-03, OB-FT-03, OB-DEP-06: the whole 200.
@@ -120,6 +123,9 @@ TEST_F(RegistrarTest, OutboundRegisterAnswersExactOk) {
               "\r\n");
     EXPECT_EQ(registrar_.stats().register_count, 1u);
     EXPECT_EQ(registrar_.in_flight_count(), 0u);
+    // The edge learns the Flow-Timer with the response, not by parsing it
+    // (OB-FT-02: it holds the flow for longer than that).
+    EXPECT_EQ(last_flow_timer_s_, 120u);
 }
 
 // covers OB-REG-13, OB-REG-18: same instance and reg-id, new Contact URI over
@@ -280,7 +286,7 @@ TEST(RegistrarAsyncTest, LateStoreAnswerNeedsNothingFromTheCaller) {
         sip::Message m;
         ASSERT_EQ(m.parse(bytes), sip::ParseError::kOk);
         registrar.handle_register(m, flow_of(path, token),
-                                  kT0, [&](std::string_view r) { response.assign(r); });
+                                  kT0, [&](std::string_view r, uint32_t) { response.assign(r); });
     }
     EXPECT_TRUE(response.empty());
     EXPECT_EQ(registrar.in_flight_count(), 1u);
@@ -305,7 +311,7 @@ TEST(RegistrarAsyncTest, UnavailableStoreGets500) {
     ASSERT_EQ(m.parse(bytes), sip::ParseError::kOk);
     std::string response;
     registrar.handle_register(m, flow_of(), kT0,
-                              [&](std::string_view r) { response.assign(r); });
+                              [&](std::string_view r, uint32_t) { response.assign(r); });
     store.run();
     EXPECT_EQ(status_line(response), "SIP/2.0 500 Binding Store Unavailable");
 }
@@ -321,7 +327,7 @@ TEST(RegistrarAsyncTest, TooManyInFlightGets503) {
     uint32_t answered = 0;
     std::string last;
     for (uint32_t i = 0; i <= kRegisterInFlightCountMax; ++i) {
-        registrar.handle_register(m, flow_of(), kT0, [&](std::string_view r) {
+        registrar.handle_register(m, flow_of(), kT0, [&](std::string_view r, uint32_t) {
             ++answered;
             last.assign(r);
         });

@@ -33,13 +33,14 @@ constexpr uint32_t kKindRun = 1;  // words[0]: a std::function<void(Worker&)>*
 // Runs posted closures on the worker's thread; nothing else.
 class RunHandler : public Handler {
 public:
-    void on_datagram(Worker&, UdpSocketId, const Endpoint&, std::string_view, Time) override {}
-    size_t on_stream_data(Worker&, ConnectionId, std::string_view b, Time) override {
+    void on_datagram(Runtime&, UdpSocketId, const Endpoint&, std::string_view, Time) override {}
+    size_t on_stream_data(Runtime&, ConnectionId, std::string_view b, Time) override {
         return b.size();
     }
-    void on_connection_open(Worker&, ConnectionId, const Endpoint&, Transport, Time) override {}
-    void on_connection_closed(Worker&, ConnectionId, CloseReason, Time) override {}
-    void on_mailbox(Worker& worker, const MailboxItem& item, Time) override {
+    void on_connection_open(Runtime&, ConnectionId, const Endpoint&, Transport, Time) override {}
+    void on_connection_closed(Runtime&, ConnectionId, CloseReason, Time) override {}
+    void on_mailbox(Runtime& runtime, const MailboxItem& item, Time) override {
+        Worker& worker = static_cast<Worker&>(runtime);
         if (item.kind == kKindRun) {
             (*reinterpret_cast<std::function<void(Worker&)>*>(item.words[0]))(worker);
         }

@@ -46,13 +46,15 @@ constexpr int kNodelayPending = INT_MIN;
 // worker's consume loop is exercised), with a few commands.
 class TestHandler : public Handler {
 public:
-    void on_datagram(Worker& worker, UdpSocketId socket, const Endpoint& from,
+    void on_datagram(Runtime& runtime, UdpSocketId socket, const Endpoint& from,
                      std::string_view bytes, Time) override {
+        Worker& worker = static_cast<Worker&>(runtime);
         EXPECT_EQ(worker.send_datagram(socket, from, bytes), SendResult::kQueued);
     }
 
-    size_t on_stream_data(Worker& worker, ConnectionId connection, std::string_view bytes,
+    size_t on_stream_data(Runtime& runtime, ConnectionId connection, std::string_view bytes,
                           Time) override {
+        Worker& worker = static_cast<Worker&>(runtime);
         const size_t end = bytes.find('\n');
         if (end == std::string_view::npos) {
             return 0;
@@ -70,8 +72,9 @@ public:
         return end + 1;
     }
 
-    void on_connection_open(Worker& worker, ConnectionId connection, const Endpoint& peer,
+    void on_connection_open(Runtime& runtime, ConnectionId connection, const Endpoint& peer,
                             Transport transport, Time) override {
+        Worker& worker = static_cast<Worker&>(runtime);
         EXPECT_EQ(transport, Transport::kTcp);
         EXPECT_FALSE(peer.empty());
         opened.fetch_add(1);
@@ -99,13 +102,14 @@ public:
         return result;
     }
 
-    void on_connection_closed(Worker&, ConnectionId, CloseReason reason, Time) override {
+    void on_connection_closed(Runtime&, ConnectionId, CloseReason reason, Time) override {
         std::lock_guard lock(mutex);
         reasons.push_back(reason);
         closed.fetch_add(1);
     }
 
-    void on_mailbox(Worker& worker, const MailboxItem& item, Time) override {
+    void on_mailbox(Runtime& runtime, const MailboxItem& item, Time) override {
+        Worker& worker = static_cast<Worker&>(runtime);
         if (item.kind == kKindForward) {
             MailboxItem next = item;
             next.kind = kKindRecord;

@@ -1,0 +1,71 @@
+// File: cluster/links.h
+//
+// Where a request this node forwards on its own (not down a client flow)
+// goes on the wire: a SIP URI turned into a destination (IP literal, port,
+// transport), and the worker's outbound TCP connections to such
+// destinations, opened on first use and reused while they stay open (the
+// next hop, an edge in front of us, a UA's Contact over TCP). The node does
+// no DNS: a host name is refused here (kUnresolvable).
+//
+//   fe::cluster::OutboundLinks links(config);
+//   auto to = fe::cluster::destination_of("sip:10.0.0.5:5060;transport=tcp");
+//   if (to) { auto c = links.connection_to(runtime, to->endpoint); ... }
+//   links.on_closed(connection);            // from on_connection_closed()
+//
+// All calls on the worker's thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "core/base/endpoint.h"
+#include "net/runtime.h"
+
+namespace fe::cluster {
+
+// Outbound connections one worker keeps open at once: the next hop, a few
+// peer proxies, and UAs without outbound reached at their Contact over TCP.
+// Each costs a direct descriptor and ~300 B; past this a forward that needs a
+// new connection is refused (503), not queued.
+inline constexpr uint32_t kOutboundLinkCountMax = 1024;
+
+struct Destination {
+    Endpoint endpoint;
+    Transport transport = Transport::kUdp;
+};
+
+enum class DestinationError : uint8_t {
+    kOk,
+    kMalformed,       // not a SIP URI
+    kUnresolvable,    // a host name: the node does no DNS
+    kUnsupported,     // sips:, tel:, or a transport we do not speak (tls, ws, sctp)
+};
+
+// The destination a sip URI names (RFC 3263 reduced to IP literals: maddr
+// wins over the host; the port defaults to 5060; transport from the
+// `transport` parameter, UDP by default).
+DestinationError destination_of(std::string_view uri, Destination& out);
+
+class OutboundLinks {
+  public:
+    OutboundLinks() = default;
+    OutboundLinks(const OutboundLinks&) = delete;
+    OutboundLinks& operator=(const OutboundLinks&) = delete;
+
+    // The open (or opening) connection to `to`, or a new one; nullopt when
+    // none can be made (limit reached, connect refused at once).
+    std::optional<net::ConnectionId> connection_to(net::Runtime& runtime, const Endpoint& to);
+    // Whether `connection` is one of ours; forget it (it closed).
+    void on_closed(net::ConnectionId connection);
+
+    size_t count() const { return by_endpoint_.size(); }
+
+  private:
+    absl::flat_hash_map<Endpoint, net::ConnectionId> by_endpoint_;
+    // connection slot -> endpoint, to forget a link when it closes.
+    absl::flat_hash_map<uint32_t, Endpoint> by_slot_;
+};
+
+}  // namespace fe::cluster
