@@ -31,14 +31,14 @@ from callflow import (SippUA, ack_problems, answer_problems, assert_no_problems,
                       token_worker)
 from conftest import free_port
 
+DOMAIN = "example.com"
+
 
 @pytest.fixture(autouse=True)
 def stop_sipp():
     """Every sipp a test started is stopped (by PID) when it ends."""
     yield
     stop_started()
-
-DOMAIN = "example.com"
 
 
 def start_callee(tmp_path, node, ooc="callee_answer.xml", user="bob", domain=DOMAIN,
