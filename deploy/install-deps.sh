@@ -10,6 +10,7 @@ packages=(
   liburing-dev android-libboringssl-dev libabsl-dev libhiredis-dev
   libbenchmark-dev libgtest-dev libgmock-dev
   redis-server sip-tester iproute2 procps
+  baresip-core
 )
 if [[ "${FE_WITH_KAMAILIO:-0}" == 1 ]]; then
   packages+=(kamailio kamailio-outbound-modules)
