@@ -26,9 +26,7 @@ std::span<const std::string_view> Forwarder::request(const sip::Message& request
         check(edits.insert_after(*request.list(sip::HeaderId::kVia).begin(),
                                  plan.via_received.append));
     }
-    for (uint8_t i = 0; i < what.route_values_removed; ++i) {
-        check(edits.remove_first_value(sip::HeaderId::kRoute));
-    }
+    check(edits.remove_first_values(sip::HeaderId::kRoute, what.route_values_removed));
     switch (what.max_forwards.verdict) {
         case outbound::MaxForwardsVerdict::kAbsent: {
             char text[16];

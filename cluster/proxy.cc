@@ -626,10 +626,9 @@ void HomeProxy::send_branch_request(Call& call, uint8_t branch_index, uint8_t ta
     arena_->reset();
     sip::EditList edits(call.request, *arena_);
     bool ok = true;
-    for (uint8_t i = 0; i < call.route_values_removed && ok; ++i) {
-        // §16.4: our own URIs on top of Route are consumed here.
-        ok = edits.remove_first_value(sip::HeaderId::kRoute) == sip::EditError::kOk;
-    }
+    // §16.4: our own URIs on top of Route are consumed here.
+    ok = edits.remove_first_values(sip::HeaderId::kRoute, call.route_values_removed) ==
+         sip::EditError::kOk;
     const outbound::BranchRequestSpec spec{.contact_uri = target.contact_uri,
                                            .path = target.path,
                                            .via_transport = hop.transport,

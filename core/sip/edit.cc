@@ -107,20 +107,36 @@ EditError EditList::remove_field(const HeaderField& field) {
     return remove(field.line_begin, field.line_end);
 }
 
-EditError EditList::remove_first_value(HeaderId id) {
+EditError EditList::remove_first_value(HeaderId id) { return remove_first_values(id, 1); }
+
+EditError EditList::remove_first_values(HeaderId id, uint32_t count) {
     const ListRange values = message_.list(id);
-    if (values.empty()) {
-        return EditError::kNoSuchHeader;
-    }
     ListIterator it = values.begin();
-    const std::string_view first = *it;
-    const uint8_t line_index = it.header_index();
-    ++it;
-    if (it == values.end() || it.header_index() != line_index) {
-        return remove_field(message_.field(line_index));
+    uint32_t removed = 0;
+    while (removed < count) {
+        if (it == values.end()) {
+            return EditError::kNoSuchHeader;
+        }
+        // `it` is the first value of its line: each line is taken whole, or
+        // from its start up to the first value that stays.
+        const std::string_view first = *it;
+        const uint8_t line_index = it.header_index();
+        while (it != values.end() && it.header_index() == line_index && removed < count) {
+            ++it;
+            ++removed;
+        }
+        EditError e;
+        if (it == values.end() || it.header_index() != line_index) {
+            e = remove_field(message_.field(line_index));
+        } else {
+            // Up to where the next value starts: the comma and LWS go too.
+            e = remove(message_.offset_of(first.data()), message_.offset_of(it->data()));
+        }
+        if (e != EditError::kOk) {
+            return e;
+        }
     }
-    // Up to where the next value starts: the comma and the LWS after it go too.
-    return remove(message_.offset_of(first.data()), message_.offset_of(it->data()));
+    return EditError::kOk;
 }
 
 EditError EditList::replace_value(const HeaderField& field, std::string_view text) {

@@ -92,6 +92,10 @@ public:
     // §16.4): the whole line when it is the line's only value, else the value
     // and its separating comma and whitespace.
     EditError remove_first_value(HeaderId id);
+    // Removes the first `count` values of a list header, across lines (our
+    // own Route values at the top of a route set, RFC 3261 §16.4). Fails with
+    // kNoSuchHeader, having removed some, when there are fewer.
+    EditError remove_first_values(HeaderId id, uint32_t count);
     // Replaces a header's value, keeping its name and line structure.
     EditError replace_value(const HeaderField& field, std::string_view text);
     EditError replace_value(const HeaderField& field, uint32_t number);

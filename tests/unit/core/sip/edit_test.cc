@@ -99,6 +99,36 @@ TEST_F(EditTest, RemovingTheOnlyValueRemovesTheLine) {
     EXPECT_EQ(edits.remove_first_value(HeaderId::kPath), EditError::kNoSuchHeader);
 }
 
+// Our own Route values at the top of a route set, across lines and commas
+// (the caller's and the callee's token Record-Route when both sit behind us).
+TEST_F(EditTest, RemovingSeveralFirstValuesAcrossLines) {
+    GuardedBuffer buf("BYE sip:x SIP/2.0\r\nRoute: <sip:a;lr>\r\nRoute: <sip:b;lr>, <sip:c;lr>, "
+                      "<sip:d;lr>\r\nVia: SIP/2.0/UDP h\r\nFrom: <sip:a@x>;tag=1\r\n"
+                      "To: <sip:b@x>;tag=2\r\nCall-ID: c\r\nCSeq: 2 BYE\r\n\r\n");
+    Message m;
+    ASSERT_EQ(m.parse(buf.view()), ParseError::kOk);
+    for (uint32_t count = 0; count <= 4; ++count) {
+        EditArena arena;
+        EditList edits(m, arena);
+        ASSERT_EQ(edits.remove_first_values(HeaderId::kRoute, count), EditError::kOk) << count;
+        const std::string out = output(edits);
+        const std::string_view expected_routes[] = {
+            "Route: <sip:a;lr>\r\nRoute: <sip:b;lr>, <sip:c;lr>, <sip:d;lr>\r\n",
+            "Route: <sip:b;lr>, <sip:c;lr>, <sip:d;lr>\r\n",
+            "Route: <sip:c;lr>, <sip:d;lr>\r\n",
+            "Route: <sip:d;lr>\r\n",
+            "",
+        };
+        EXPECT_EQ(out, "BYE sip:x SIP/2.0\r\n" + std::string(expected_routes[count]) +
+                           "Via: SIP/2.0/UDP h\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\n"
+                           "Call-ID: c\r\nCSeq: 2 BYE\r\n\r\n")
+            << count;
+    }
+    EditArena arena;
+    EditList edits(m, arena);
+    EXPECT_EQ(edits.remove_first_values(HeaderId::kRoute, 5), EditError::kNoSuchHeader);
+}
+
 TEST_F(EditTest, PathInsertedAtEndWhenAbsentAndRequestUriRewritten) {
     EditList edits(message_, arena_);
     // The Path an edge adds (RFC 3327 §5; the ;ob flag is RFC 5626 §5.1)
