@@ -58,6 +58,12 @@ fe_start() {
 	shift
 	FE_LOG="$LOGS/flowedge-$name.log"
 	: >"$FE_LOG"  # exists before the first grep below
+	# flowedge's listeners use SO_REUSEPORT: a node left running on the port
+	# would share the load silently (and its CPU would not be counted).
+	if [ -n "$(ss -Hlntu "sport = :$FE_PORT" 2>/dev/null)" ]; then
+		log "port $FE_PORT is taken (FE_PORT=...): $(ss -Hlntup "sport = :$FE_PORT" | head -1)"
+		return 1
+	fi
 	"$FLOWEDGE" --listen "udp:127.0.0.1:$FE_PORT" --listen "tcp:127.0.0.1:$FE_PORT" "$@" \
 		>"$FE_LOG" 2>&1 &
 	FE_PID=$!
