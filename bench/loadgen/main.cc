@@ -47,6 +47,17 @@ void add(Counts& a, const Counts& b) {
     a.call_failed += b.call_failed;
     a.call_timeout += b.call_timeout;
     a.call_not_sent += b.call_not_sent;
+    a.invite_answered += b.invite_answered;
+    a.ack_sent += b.ack_sent;
+    a.ack_delivered += b.ack_delivered;
+    a.bye_sent += b.bye_sent;
+    a.bye_delivered += b.bye_delivered;
+    a.bye_misrouted += b.bye_misrouted;
+    a.bye_ok += b.bye_ok;
+    a.bye_failed += b.bye_failed;
+    a.bye_timeout += b.bye_timeout;
+    a.bye_not_sent += b.bye_not_sent;
+    a.call_completed += b.call_completed;
     a.requests_answered += b.requests_answered;
     a.send_errors += b.send_errors;
     a.connect_failures += b.connect_failures;
@@ -107,11 +118,9 @@ public:
             point.uas_registered = p.counts.uas_registered;
             point.register_per_s = static_cast<double>(p.counts.register_ok - last_.register_ok);
             point.calls_per_s = static_cast<double>(p.counts.call_delivered - last_.call_delivered);
-            point.errors_per_s = static_cast<double>(
-                (p.counts.register_failed + p.counts.register_timeout + p.counts.call_failed +
-                 p.counts.call_timeout) -
-                (last_.register_failed + last_.register_timeout + last_.call_failed +
-                 last_.call_timeout));
+            point.completed_per_s =
+                static_cast<double>(p.counts.call_completed - last_.call_completed);
+            point.errors_per_s = static_cast<double>(errors(p.counts) - errors(last_));
             point.keepalives_per_s =
                 static_cast<double>(p.counts.keepalive_answered - last_.keepalive_answered);
             point.register_p50_ms = p.register_latency.percentile(50) / 1e6;
@@ -131,6 +140,12 @@ public:
     }
 
 private:
+    // Failed and timed-out REGISTERs and calls, and calls whose dialog broke.
+    static uint64_t errors(const Counts& c) {
+        return c.register_failed + c.register_timeout + c.call_failed + c.call_timeout +
+               c.bye_failed + c.bye_timeout + c.bye_not_sent;
+    }
+
     struct Pending {
         Counts counts;
         fe::ua::LatencyHistogram register_latency;
@@ -145,11 +160,11 @@ private:
 void print_progress(const SeriesPoint& p, const Options& o) {
     std::fprintf(stderr,
                  "\r[%4us] flows up %llu/%llu, reg %.0f/s p50 %.2f p99 %.2f ms, delivered %.0f/s "
-                 "p50 %.2f p99 %.2f ms, errors %.0f/s   ",
+                 "p50 %.2f p99 %.2f ms, completed %.0f/s, errors %.0f/s   ",
                  p.second, static_cast<unsigned long long>(p.flows_up),
                  static_cast<unsigned long long>(uint64_t{o.ua_count} * o.flows_per_ua),
                  p.register_per_s, p.register_p50_ms, p.register_p99_ms, p.calls_per_s,
-                 p.call_p50_ms, p.call_p99_ms, p.errors_per_s);
+                 p.call_p50_ms, p.call_p99_ms, p.completed_per_s, p.errors_per_s);
     std::fflush(stderr);
 }
 
@@ -299,9 +314,11 @@ int run(Options options) {
         result.call_latency.merge(shard->call_latency());
         result.delivery_latency.merge(shard->delivery_latency());
         result.recovery_time.merge(shard->recovery_time());
+        result.bye_latency.merge(shard->bye_latency());
         for (size_t i = 0; i < result.register_status.size(); ++i) {
             result.register_status[i] += shard->register_status()[i];
             result.call_status[i] += shard->call_status()[i];
+            result.bye_status[i] += shard->bye_status()[i];
         }
         for (size_t i = 0; i < result.failure_reasons.size(); ++i) {
             result.failure_reasons[i] += shard->failure_reasons()[i];

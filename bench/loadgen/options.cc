@@ -42,7 +42,12 @@ SCENARIO
   hold       register, then hold every flow with keep-alives for --duration s
   call       register, then send --method requests at --rate/s for --duration s
              to random registered UAs through --target; a request counts as
-             delivered only when the callee UA received it on its flow
+             delivered only when the callee UA received it on its flow. An
+             INVITE call is completed only when the whole dialog worked:
+             INVITE, 180, 200, then ACK and BYE to the 200's Contact through
+             its Record-Route set (reversed, RFC 3261 12.1.2) over the
+             caller's flow, and a 2xx to the BYE; a MESSAGE when it got a 2xx
+  message    the same as call --method message
   failover   register, hold; at --cut-at s cut --cut-fraction of the flows
              (abort the TCP connections / drop the UDP flows); reports the
              time until every UA is reachable again and requests failed
@@ -84,6 +89,15 @@ OUTPUT
   A progress line per second on a terminal, then a summary whose lines start
   with the phase name, e.g.
     register: 1000 ok, 0 failed, 0 timeout, 20345.2/s, p50 0.41 ms, p90 ...
+  call and message add (call: "ok" counts 2xx finals to the INVITE/MESSAGE)
+    call: S sent, D delivered, K ok, F failed, T timeout, N not sent, X delivered/s, p50 ...
+    delivery: p50 ... (send -> the callee UA received it)
+    call-status: 200=K ...
+    dialog: A invites answered, A acks sent, A acks delivered, B byes sent,
+            B byes delivered, O bye ok, F bye failed, T bye timeout, N bye not sent,
+            M byes misrouted, BYE p50 ... (INVITE only; one line)
+    bye-status: 200=O ... (INVITE only)
+    completed: C of S sent, X completed/s, S-C not completed
 )";
 }
 
@@ -140,6 +154,7 @@ absl::StatusOr<Options> parse_options(int argc, char** argv) {
     Options o;
     bool have_target = false;
     bool have_scenario = false;
+    bool message_scenario = false;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (arg == "--help" || arg == "-h") {
@@ -161,13 +176,18 @@ absl::StatusOr<Options> parse_options(int argc, char** argv) {
                 o.scenario = Scenario::kHold;
             } else if (arg == "call") {
                 o.scenario = Scenario::kCall;
+            } else if (arg == "message") {
+                o.scenario = Scenario::kCall;
+                o.method = CallMethod::kMessage;
+                message_scenario = true;
             } else if (arg == "failover") {
                 o.scenario = Scenario::kFailover;
             } else if (arg == "mix") {
                 o.scenario = Scenario::kMix;
             } else {
-                return absl::InvalidArgumentError(cat(
-                    "unknown scenario ", arg, ": use register, hold, call, failover or mix"));
+                return absl::InvalidArgumentError(cat("unknown scenario ", arg,
+                                                      ": use register, hold, call, message, "
+                                                      "failover or mix"));
             }
             continue;
         }
@@ -244,11 +264,13 @@ absl::StatusOr<Options> parse_options(int argc, char** argv) {
         } else if (arg == "--method") {
             if (value == "message") {
                 o.method = CallMethod::kMessage;
-            } else if (value == "invite") {
+            } else if (value == "invite" && !message_scenario) {
                 o.method = CallMethod::kInvite;
             } else {
                 return absl::InvalidArgumentError(
-                    cat("--method ", value, ": use message or invite"));
+                    cat("--method ", value,
+                        message_scenario ? ": the message scenario sends MESSAGE (use call)"
+                                         : ": use message or invite"));
             }
         } else if (arg == "--call-route") {
             if (value == "aor") {
@@ -285,7 +307,8 @@ absl::StatusOr<Options> parse_options(int argc, char** argv) {
         }
     }
     if (!have_scenario) {
-        return absl::InvalidArgumentError("no scenario: use register, hold, call, failover or mix");
+        return absl::InvalidArgumentError(
+            "no scenario: use register, hold, call, message, failover or mix");
     }
     if (!have_target) {
         return absl::InvalidArgumentError("--target HOST:PORT is required");

@@ -171,6 +171,29 @@ void print_summary(const RunResult& r, std::FILE* out) {
                      rate(t.call_delivered, r.hold_phase_s), percentiles_text(r.call_latency).c_str());
         std::fprintf(out, "delivery: %s\n", percentiles_text(r.delivery_latency).c_str());
         std::fprintf(out, "call-status: %s\n", status_text(r.call_status).c_str());
+        if (o.method == CallMethod::kInvite) {
+            std::fprintf(out,
+                         "dialog: %llu invites answered, %llu acks sent, %llu acks delivered, "
+                         "%llu byes sent, %llu byes delivered, %llu bye ok, %llu bye failed, "
+                         "%llu bye timeout, %llu bye not sent, %llu byes misrouted, BYE %s\n",
+                         static_cast<unsigned long long>(t.invite_answered),
+                         static_cast<unsigned long long>(t.ack_sent),
+                         static_cast<unsigned long long>(t.ack_delivered),
+                         static_cast<unsigned long long>(t.bye_sent),
+                         static_cast<unsigned long long>(t.bye_delivered),
+                         static_cast<unsigned long long>(t.bye_ok),
+                         static_cast<unsigned long long>(t.bye_failed),
+                         static_cast<unsigned long long>(t.bye_timeout),
+                         static_cast<unsigned long long>(t.bye_not_sent),
+                         static_cast<unsigned long long>(t.bye_misrouted),
+                         percentiles_text(r.bye_latency).c_str());
+            std::fprintf(out, "bye-status: %s\n", status_text(r.bye_status).c_str());
+        }
+        std::fprintf(out, "completed: %llu of %llu sent, %.1f completed/s, %llu not completed\n",
+                     static_cast<unsigned long long>(t.call_completed),
+                     static_cast<unsigned long long>(t.call_sent),
+                     rate(t.call_completed, r.hold_phase_s),
+                     static_cast<unsigned long long>(t.call_sent - t.call_completed));
     }
     std::string reasons;
     for (size_t i = 0; i < r.failure_reasons.size(); ++i) {
@@ -235,12 +258,22 @@ absl::Status write_json(const RunResult& r, const std::string& path) {
                           "  \"call\": {\"method\": \"%s\", \"sent\": %u, \"delivered\": %u, "
                           "\"ok\": %u, \"failed\": %u, \"timeout\": %u, \"not_sent\": %u, "
                           "\"delivered_per_s\": %.2f, \"phase_s\": %.4f, \"latency\": %s, "
-                          "\"delivery_latency\": %s, \"status\": %s},\n",
+                          "\"delivery_latency\": %s, \"status\": %s,\n"
+                          "           \"invite_answered\": %u, \"acks_sent\": %u, "
+                          "\"acks_delivered\": %u, \"byes_sent\": %u, \"byes_delivered\": %u, "
+                          "\"byes_misrouted\": %u, \"bye_ok\": %u, \"bye_failed\": %u, "
+                          "\"bye_timeout\": %u, \"bye_not_sent\": %u, \"completed\": %u, "
+                          "\"completed_per_s\": %.2f, \"bye_latency\": %s, "
+                          "\"bye_status\": %s},\n",
                           o.method == CallMethod::kInvite ? "INVITE" : "MESSAGE", t.call_sent,
                           t.call_delivered, t.call_ok, t.call_failed, t.call_timeout,
                           t.call_not_sent, rate(t.call_delivered, r.hold_phase_s), r.hold_phase_s,
                           json_histogram(r.call_latency), json_histogram(r.delivery_latency),
-                          json_status(r.call_status));
+                          json_status(r.call_status), t.invite_answered, t.ack_sent,
+                          t.ack_delivered, t.bye_sent, t.bye_delivered, t.bye_misrouted, t.bye_ok,
+                          t.bye_failed, t.bye_timeout, t.bye_not_sent, t.call_completed,
+                          rate(t.call_completed, r.hold_phase_s), json_histogram(r.bye_latency),
+                          json_status(r.bye_status));
     absl::StrAppendFormat(&j, "  \"requests_answered\": %u, \"send_errors\": %u,\n",
                           t.requests_answered, t.send_errors);
     append(j, "  \"flow_failure_reasons\": {");
@@ -266,11 +299,12 @@ absl::Status write_json(const RunResult& r, const std::string& path) {
         absl::StrAppendFormat(
             &j,
             "    {\"second\": %u, \"flows_up\": %u, \"uas_registered\": %u, "
-            "\"register_per_s\": %.1f, \"calls_per_s\": %.1f, \"errors_per_s\": %.1f, "
+            "\"register_per_s\": %.1f, \"calls_per_s\": %.1f, \"completed_per_s\": %.1f, "
+            "\"errors_per_s\": %.1f, "
             "\"keepalives_per_s\": %.1f, \"register_p50_ms\": %.4f, \"register_p99_ms\": %.4f, "
             "\"call_p50_ms\": %.4f, \"call_p99_ms\": %.4f}%s\n",
             p.second, p.flows_up, p.uas_registered, p.register_per_s, p.calls_per_s,
-            p.errors_per_s, p.keepalives_per_s, p.register_p50_ms, p.register_p99_ms,
+            p.completed_per_s, p.errors_per_s, p.keepalives_per_s, p.register_p50_ms, p.register_p99_ms,
             p.call_p50_ms, p.call_p99_ms, i + 1 < r.series.size() ? "," : "");
     }
     append(j, "  ]\n}\n");
@@ -314,6 +348,7 @@ absl::Status write_html(const RunResult& r, const std::string& path) {
         svg_chart("Rates", "per second", r.series,
                   {{"REGISTER 2xx/s", "#1f77b4", [](const SeriesPoint& p) { return p.register_per_s; }},
                    {"delivered/s", "#2ca02c", [](const SeriesPoint& p) { return p.calls_per_s; }},
+                   {"completed/s", "#ff7f0e", [](const SeriesPoint& p) { return p.completed_per_s; }},
                    {"errors/s", "#d62728", [](const SeriesPoint& p) { return p.errors_per_s; }}}));
     absl::StrAppend(
         &html,

@@ -30,7 +30,8 @@ struct SeriesPoint {
     uint64_t uas_registered = 0;
     double register_per_s = 0;   // 2xx finals in this second
     double calls_per_s = 0;      // requests delivered to callee UAs in this second
-    double errors_per_s = 0;     // failed + timed-out REGISTERs and calls
+    double completed_per_s = 0;  // calls completed in this second (INVITE: BYE got a 2xx)
+    double errors_per_s = 0;     // failed + timed-out REGISTERs and calls, broken dialogs
     double keepalives_per_s = 0; // answered
     double register_p50_ms = 0, register_p99_ms = 0;
     double call_p50_ms = 0, call_p99_ms = 0;
@@ -44,8 +45,10 @@ struct RunResult {
     fe::ua::LatencyHistogram call_latency;
     fe::ua::LatencyHistogram delivery_latency;
     fe::ua::LatencyHistogram recovery_time;
+    fe::ua::LatencyHistogram bye_latency;
     std::array<uint64_t, 700> register_status{};
     std::array<uint64_t, 700> call_status{};
+    std::array<uint64_t, 700> bye_status{};
     std::array<uint64_t, 32> failure_reasons{};
     IoStats io;
     double register_phase_s = 0;  // first UA start to every UA settled

@@ -17,6 +17,8 @@
 #include "core/sip/framing.h"
 #include "core/sip/message.h"
 #include "core/stun/client.h"
+#include "core/syntax/name_addr.h"
+#include "core/syntax/via.h"
 #include "core/ua/instance.h"
 #include "core/ua/register_response.h"
 #include "core/ua/request_builder.h"
@@ -44,6 +46,9 @@ constexpr Duration kIdleWaitMax = milliseconds(50);
 constexpr uint16_t kTcpNominalPort = 5060;
 // Via lines copied into a response; more than this and the request is dropped.
 constexpr uint32_t kViaCountMax = 16;
+// Record-Route values of a 2xx the caller keeps as its route set; a longer
+// route set leaves the call unable to send ACK and BYE (bye_not_sent).
+constexpr uint32_t kRouteCountMax = 16;
 // TCP flows per ring, and the ring's file table: below RLIMIT_NOFILE (20000).
 // The table has spare slots beyond the flows because a cut connection's slot
 // is freed only after its close completes, while the flow reconnects at once.
@@ -116,6 +121,9 @@ struct FlowIo {
     bool open = false;  // the transport is usable (TCP connected; UDP always after kConnect)
     bool up = false;    // counted in Counts::flows_up
     uint32_t register_cseq = 0;  // outstanding REGISTER; 0 when none
+    // TCP: the source port the registrar saw, from the rport of the top Via
+    // of its last 2xx to REGISTER (RFC 3581); 0 when it gave none.
+    uint16_t learned_port = 0;
     uint32_t retransmit_count = 0;
     Time register_sent_at{};
     fe::ua::Action last_register;  // rebuilt for UDP retransmissions
@@ -124,12 +132,20 @@ struct FlowIo {
     time::Timer rtx_timer{&FlowIo::rtx_timer_fired, this};
 };
 
+// A call from its request to the end of its dialog. An INVITE call goes
+// kRequest -> kBye (the 2xx came, ACK and BYE are out) -> ended by the BYE's
+// final response or a timeout; a MESSAGE ends at its final response.
+enum class CallStage : uint8_t { kRequest, kBye };
+
 struct Shard::PendingCall {
     bool live = false;
+    CallStage stage = CallStage::kRequest;
     uint32_t seq = 0;
     uint32_t caller_local = 0;
     uint8_t flow_index = 0;
-    Time sent{};
+    uint32_t bye_cseq = 0;  // valid in kBye
+    Time sent{};            // the INVITE or MESSAGE
+    Time bye_sent{};        // valid in kBye
 };
 
 Shard::Shard(Plan& plan, uint32_t index, Time run_start)
@@ -328,6 +344,7 @@ void Shard::publish_sample(Time now) {
     register_latency_total_.merge(current_->register_latency);
     call_latency_total_.merge(current_->call_latency);
     delivery_latency_total_.merge(current_->delivery_latency);
+    bye_latency_total_.merge(current_->bye_latency);
     {
         std::lock_guard<std::mutex> lock(sample_mutex_);
         outbox_.push_back(std::move(current_));
@@ -571,6 +588,7 @@ void Shard::on_connected(ConnRef conn, uint64_t user, Time now) {
         return;
     }
     flow->open = true;
+    flow->learned_port = 0;
     fe::ua::ActionList actions;
     uas_[flow->ua_local].on_connected(flow->flow_index, now, actions);
     apply(flow->ua_local, actions, now);
@@ -697,6 +715,7 @@ void Shard::on_response(FlowIo& flow, const sip::Message& m, Time now) {
             if (status < 300) {
                 ++counts_.register_ok;
                 publish_path(flow, m);
+                learn_port(flow, m);
             } else {
                 ++counts_.register_failed;
             }
@@ -714,67 +733,171 @@ void Shard::on_response(FlowIo& flow, const sip::Message& m, Time now) {
         apply(flow.ua_local, actions, now);
         return;
     }
+    on_call_response(flow, m, now);
+}
+
+void Shard::on_call_response(FlowIo& flow, const sip::Message& m, Time now) {
+    const uint16_t status = m.status_code();
     if (status < 200) {
         return;
     }
+    const sip::Method method = m.cseq_method();
+    if (method != sip::Method::kMessage && method != sip::Method::kInvite &&
+        method != sip::Method::kBye) {
+        return;
+    }
     const std::optional<BenchCallId> id = parse_bench_call_id(m.header(sip::HeaderId::kCallId));
-    if (!id || id->shard != index_ ||
-        (m.cseq_method() != sip::Method::kMessage && m.cseq_method() != sip::Method::kInvite)) {
-        return;  // BYE answers and strays
+    if (!id || id->shard != index_) {
+        return;  // strays
     }
     PendingCall& call = calls_[id->seq % kPendingCallCountMax];
     if (!call.live || call.seq != id->seq) {
-        return;  // already timed out, or a duplicate final response
+        return;  // already timed out or ended
     }
-    call.live = false;
-    --calls_live_;
+    if (method == sip::Method::kBye) {
+        if (call.stage == CallStage::kBye && m.cseq_number() == call.bye_cseq) {
+            on_bye_response(m, call, now);
+        }
+        return;
+    }
+    if (call.stage != CallStage::kRequest) {
+        // A retransmitted 2xx to the INVITE (RFC 6026 §7.2 lets a proxy
+        // forward every one). TODO(bench): ACK it again, as a UA would; it
+        // is rare on loopback and the BYE is already out.
+        return;
+    }
     current_->call_latency.record(static_cast<uint64_t>(to_ns(now - call.sent)));
     ++call_status_[status < 700 ? status : 0];
-    if (status < 300) {
-        ++counts_.call_ok;
-    } else {
+    if (status >= 300) {
         ++counts_.call_failed;
+        end_call(call);
+        return;
     }
-    if (m.cseq_method() == sip::Method::kInvite && status < 300) {
-        // ACK and BYE to the callee's Contact through the Record-Route set
-        // (reversed for the UAC, RFC 3261 §12.1.2).
-        std::string_view contact;
-        for (std::string_view value : m.list(sip::HeaderId::kContact)) {
-            contact = value;
-            break;
+    ++counts_.call_ok;
+    if (method == sip::Method::kMessage) {
+        ++counts_.call_completed;
+        end_call(call);
+        return;
+    }
+    ++counts_.invite_answered;
+    if (!send_ack_and_bye(flow, m, call, now)) {
+        ++counts_.bye_not_sent;
+        end_call(call);
+    }
+}
+
+void Shard::on_bye_response(const sip::Message& m, PendingCall& call, Time now) {
+    const uint16_t status = m.status_code();
+    current_->bye_latency.record(static_cast<uint64_t>(to_ns(now - call.bye_sent)));
+    ++bye_status_[status < 700 ? status : 0];
+    if (status < 300) {
+        ++counts_.bye_ok;
+        ++counts_.call_completed;
+    } else {
+        ++counts_.bye_failed;
+    }
+    end_call(call);
+}
+
+void Shard::end_call(PendingCall& call) {
+    FE_ASSERT(call.live);
+    call.live = false;
+    --calls_live_;
+}
+
+// The ACK and the BYE of a 2xx-answered INVITE, as the UAC of the dialog
+// sends them (RFC 3261 §12.1.2, §12.2.1.1, §13.2.2.4): the remote target is
+// the Contact of the 2xx, the route set its Record-Route values in reverse
+// order; with a strict router (no ;lr) first, that router's URI becomes the
+// Request-URI and the remote target the last Route. Each request is a new
+// transaction (new branch) over the flow the INVITE went out on. Returns
+// false when the 2xx gives no usable Contact or a send is refused: the call
+// then cannot complete.
+bool Shard::send_ack_and_bye(FlowIo& flow, const sip::Message& ok, PendingCall& call, Time now) {
+    syntax::NameAddr contact;
+    bool have_contact = false;
+    for (std::string_view value : ok.list(sip::HeaderId::kContact)) {
+        have_contact = syntax::parse_name_addr(value, contact) == syntax::Error::kOk;
+        break;
+    }
+    if (!have_contact || contact.uri.is_tel()) {
+        return false;
+    }
+    // Record-Route values top first; the UAC's route set is their reverse.
+    std::string_view record_routes[kRouteCountMax];
+    bool lr_first = true;
+    uint32_t route_count = 0;
+    for (std::string_view value : ok.list(sip::HeaderId::kRecordRoute)) {
+        syntax::NameAddr route;
+        if (route_count == kRouteCountMax ||
+            syntax::parse_name_addr(value, route) != syntax::Error::kOk) {
+            return false;
         }
-        const size_t open = contact.find('<');
-        const size_t close = contact.find('>');
-        if (open == std::string_view::npos || close == std::string_view::npos || close < open) {
-            return;
+        record_routes[route_count++] = route.uri_text;
+        lr_first = route.uri.has_lr();  // the last one read is the first of the route set
+    }
+    std::string_view request_uri = contact.uri_text;
+    std::string routes;
+    uint32_t first_route = route_count;  // Record-Route index of the first Route
+    if (route_count > 0 && !lr_first) {
+        request_uri = record_routes[route_count - 1];
+        first_route = route_count - 1;
+    }
+    for (uint32_t i = first_route; i > 0; --i) {
+        append(routes, "Route: <", record_routes[i - 1], ">\r\n");
+    }
+    if (first_route != route_count) {
+        append(routes, "Route: <", contact.uri_text, ">\r\n");
+    }
+    const std::string_view from_line =
+        trim_crlf(ok.line(ok.field(ok.first_index(sip::HeaderId::kFrom))));
+    const std::string_view to_line =
+        trim_crlf(ok.line(ok.field(ok.first_index(sip::HeaderId::kTo))));
+    char host[16];
+    format_ipv4(source_addr_of(flow), host, sizeof(host));
+    for (int step = 0; step < 2; ++step) {
+        const bool ack = step == 0;
+        const char* method = ack ? "ACK" : "BYE";
+        const uint32_t cseq = ack ? ok.cseq_number() : ok.cseq_number() + 1;
+        std::string text = cat(method, " ", request_uri, " SIP/2.0\r\nVia: SIP/2.0/",
+                               transport_via_name(options_.transport), " ", host, ":",
+                               local_port_of(flow), ";branch=z9hG4bK", rng_.next_u64(),
+                               ";rport\r\nMax-Forwards: 70\r\n");
+        append(text, routes, from_line, "\r\n", to_line, "\r\nCall-ID: ",
+               ok.header(sip::HeaderId::kCallId), "\r\nCSeq: ", cseq, " ", method,
+               "\r\nContent-Length: 0\r\n\r\n");
+        if (!send_on_flow(flow, text)) {
+            return false;
         }
-        const std::string_view target = contact.substr(open + 1, close - open - 1);
-        std::string_view routes[kViaCountMax];
-        uint32_t route_count = 0;
-        for (std::string_view value : m.list(sip::HeaderId::kRecordRoute)) {
-            if (route_count < kViaCountMax) {
-                routes[route_count++] = value;
-            }
+        if (ack) {
+            ++counts_.ack_sent;
+        } else {
+            ++counts_.bye_sent;
+            call.stage = CallStage::kBye;
+            call.bye_cseq = cseq;
+            call.bye_sent = now;
         }
-        const std::string_view from_line = trim_crlf(m.line(m.field(m.first_index(sip::HeaderId::kFrom))));
-        const std::string_view to_line = trim_crlf(m.line(m.field(m.first_index(sip::HeaderId::kTo))));
-        char host[16];
-        format_ipv4(source_addr_of(flow), host, sizeof(host));
-        for (int step = 0; step < 2; ++step) {
-            const char* method = step == 0 ? "ACK" : "BYE";
-            const uint32_t cseq = step == 0 ? m.cseq_number() : m.cseq_number() + 1;
-            std::string text = cat(
-                method, " ", target, " SIP/2.0\r\nVia: SIP/2.0/",
-                transport_via_name(options_.transport), " ", host, ":", local_port_of(flow),
-                ";branch=z9hG4bK", rng_.next_u64(), ";rport\r\nMax-Forwards: 70\r\n");
-            for (uint32_t i = route_count; i > 0; --i) {
-                append(text, "Route: ", routes[i - 1], "\r\n");
-            }
-            append(text, from_line, "\r\n", to_line, "\r\nCall-ID: ",
-                            m.header(sip::HeaderId::kCallId), "\r\nCSeq: ", cseq, " ", method,
-                            "\r\nContent-Length: 0\r\n\r\n");
-            (void)send_on_flow(flow, text);
+    }
+    return true;
+}
+
+// Like a phone that learns its public address from rport (pjsip's Contact
+// rewrite), a TCP UA puts the port its registrar saw in the Contact of its
+// answers, so a proxy without a flow token in its Record-Route (Kamailio in
+// one hop) can still reach it over the flow by address. Without an rport
+// value the Contact keeps the nominal port (kTcpNominalPort), as an UA behind
+// a NAT that does not know its mapping.
+void Shard::learn_port(FlowIo& flow, const sip::Message& m) {
+    if (options_.transport != Transport::kTcp) {
+        return;
+    }
+    for (std::string_view value : m.list(sip::HeaderId::kVia)) {
+        syntax::Via via;
+        if (syntax::parse_via(value, via) == syntax::Error::kOk &&
+            via.rport == syntax::FlagOrValue::kValue) {
+            flow.learned_port = via.rport_value;
         }
+        return;  // the top Via only
     }
 }
 
@@ -815,7 +938,7 @@ void Shard::answer(FlowIo& flow, const sip::Message& m, uint16_t status, std::st
     format_ipv4(source_addr_of(flow), host, sizeof(host));
     char contact[96];
     std::snprintf(contact, sizeof(contact), "<sip:%s@%s:%u;transport=%s;ob>", user, host,
-                  local_port_of(flow),
+                  flow.learned_port != 0 ? flow.learned_port : local_port_of(flow),
                   std::string(transport_param_name(options_.transport)).c_str());
     fe::ua::ResponseParams p;
     p.status_code = status;
@@ -834,16 +957,32 @@ void Shard::answer(FlowIo& flow, const sip::Message& m, uint16_t status, std::st
     if (!r.ok()) {
         return;
     }
+    std::string_view message = r.message;
+    std::string with_record_route;
+    if (m.method() == sip::Method::kInvite && status > 100 && status < 300 &&
+        m.has(sip::HeaderId::kRecordRoute)) {
+        // A response that establishes a dialog carries the request's
+        // Record-Route values, in order (RFC 3261 §12.1.1): without them the
+        // caller's ACK and BYE would not pass the proxies that asked to stay
+        // in the dialog. Inserted after the status line.
+        const size_t line_end = message.find("\r\n") + 2;
+        with_record_route.assign(message.substr(0, line_end));
+        for (const sip::HeaderField& f : m.fields(sip::HeaderId::kRecordRoute)) {
+            append(with_record_route, trim_crlf(m.line(f)), "\r\n");
+        }
+        with_record_route.append(message.substr(line_end));
+        message = with_record_route;
+    }
     if (from != nullptr && options_.transport == Transport::kUdp) {
         // Over UDP the answer goes where the request came from (RFC 3581 rport).
         const uint64_t flow_index = uint64_t{flow.ua_local} * flows_per_ua_ + flow.flow_index;
         const auto socket_index = static_cast<uint32_t>(flow_index / options_.udp_addrs_per_port);
-        if (io_.send_datagram(socket_index, source_addr_of(flow), *from, r.message) !=
+        if (io_.send_datagram(socket_index, source_addr_of(flow), *from, message) !=
             IoSendResult::kQueued) {
             ++counts_.send_errors;
         }
     } else {
-        (void)send_on_flow(flow, r.message);
+        (void)send_on_flow(flow, message);
     }
 }
 
@@ -853,17 +992,32 @@ void Shard::on_request(FlowIo& flow, const sip::Message& m, const sockaddr_in* f
         return;
     }
     const sip::Method method = m.method();
+    const std::optional<BenchCallId> id = parse_bench_call_id(m.header(sip::HeaderId::kCallId));
     if (method == sip::Method::kAck) {
+        counts_.ack_delivered += id ? 1 : 0;
         return;
     }
     if (method == sip::Method::kMessage || method == sip::Method::kInvite) {
-        const std::optional<BenchCallId> id =
-            parse_bench_call_id(m.header(sip::HeaderId::kCallId));
         if (id) {
             ++counts_.call_delivered;
             const int64_t latency = to_ns(now.time_since_epoch()) - id->sent_ns;
             current_->delivery_latency.record(latency > 0 ? static_cast<uint64_t>(latency) : 0);
         }
+    }
+    if (method == sip::Method::kBye && id) {
+        // The BYE's Request-URI is the Contact this UA put in its 2xx
+        // (sip:uN@...): one that reached another UA was misrouted, and a
+        // phone knows no such dialog (RFC 3261 §15.1.2: 481).
+        syntax::Uri uri;
+        char user[16];
+        std::snprintf(user, sizeof(user), "u%u", global_ua(flow.ua_local));
+        if (syntax::parse_uri(m.request_uri(), uri) != syntax::Error::kOk || uri.user != user) {
+            ++counts_.bye_misrouted;
+            ++counts_.requests_answered;
+            answer(flow, m, 481, "Call/Transaction Does Not Exist", from);
+            return;
+        }
+        ++counts_.bye_delivered;
     }
     ++counts_.requests_answered;
     switch (method) {
@@ -915,8 +1069,9 @@ void Shard::place_call(Time now) {
     const uint32_t seq = ++call_seq_;
     PendingCall& call = calls_[seq % kPendingCallCountMax];
     if (call.live) {
-        ++counts_.call_timeout;  // evicted: far older than any sane answer
-        --calls_live_;
+        // Evicted: far older than any sane answer.
+        ++(call.stage == CallStage::kBye ? counts_.bye_timeout : counts_.call_timeout);
+        end_call(call);
     }
     char call_id[64];
     std::snprintf(call_id, sizeof(call_id), "b%lld-%u-%u@bench",
@@ -976,6 +1131,7 @@ void Shard::place_call(Time now) {
         return;
     }
     call.live = true;
+    call.stage = CallStage::kRequest;
     call.seq = seq;
     call.caller_local = caller;
     call.flow_index = flow->flow_index;
@@ -989,10 +1145,13 @@ void Shard::expire_calls(Time now, bool all) {
     }
     for (uint32_t i = 0; i < kPendingCallCountMax; ++i) {
         PendingCall& call = calls_[i];
-        if (call.live && (all || now - call.sent >= kCallTimeout)) {
-            call.live = false;
-            --calls_live_;
-            ++counts_.call_timeout;
+        if (!call.live) {
+            continue;
+        }
+        const bool bye = call.stage == CallStage::kBye;
+        if (all || now - (bye ? call.bye_sent : call.sent) >= kCallTimeout) {
+            ++(bye ? counts_.bye_timeout : counts_.call_timeout);
+            end_call(call);
         }
     }
 }

@@ -85,6 +85,20 @@ struct Counts {
     uint64_t call_failed = 0;          // non-2xx finals at the caller
     uint64_t call_timeout = 0;         // no final response within Timer F (or run end)
     uint64_t call_not_sent = 0;        // no registered caller flow or send refused
+    // INVITE dialogs (issue 8): a call is completed only when its BYE got a
+    // 2xx, so a broken mid-dialog path shows as calls not completed.
+    uint64_t invite_answered = 0;      // 2xx finals to INVITE at the caller
+    uint64_t ack_sent = 0;             // ACKs for those 2xx, sent by the caller
+    uint64_t ack_delivered = 0;        // ACKs of bench calls that reached a callee UA
+    uint64_t bye_sent = 0;             // BYEs sent by the caller after the ACK
+    uint64_t bye_delivered = 0;        // BYEs that reached the callee UA of their dialog
+    uint64_t bye_misrouted = 0;        // BYEs that reached another UA (answered 481)
+    uint64_t bye_ok = 0;               // 2xx finals to BYE at the caller
+    uint64_t bye_failed = 0;           // non-2xx finals to BYE
+    uint64_t bye_timeout = 0;          // no final to BYE within Timer F (or run end)
+    uint64_t bye_not_sent = 0;         // no usable Contact in the 2xx, or send refused
+    // Calls completed: INVITE, BYE got a 2xx; MESSAGE, the MESSAGE got a 2xx.
+    uint64_t call_completed = 0;
     uint64_t requests_answered = 0;    // requests the phones answered
     uint64_t send_errors = 0;
     uint64_t connect_failures = 0;
@@ -98,6 +112,7 @@ struct Sample {
     fe::ua::LatencyHistogram register_latency;  // this second only
     fe::ua::LatencyHistogram call_latency;      // caller: send -> final response
     fe::ua::LatencyHistogram delivery_latency;  // send -> callee received
+    fe::ua::LatencyHistogram bye_latency;       // caller: BYE sent -> its final response
 };
 
 // Per-flow I/O state beside the pure FlowFsm.
@@ -128,8 +143,10 @@ public:
     const fe::ua::LatencyHistogram& call_latency() const { return call_latency_total_; }
     const fe::ua::LatencyHistogram& delivery_latency() const { return delivery_latency_total_; }
     const fe::ua::LatencyHistogram& recovery_time() const { return recovery_total_; }
+    const fe::ua::LatencyHistogram& bye_latency() const { return bye_latency_total_; }
     const std::array<uint64_t, 700>& register_status() const { return register_status_; }
     const std::array<uint64_t, 700>& call_status() const { return call_status_; }
+    const std::array<uint64_t, 700>& bye_status() const { return bye_status_; }
     const std::array<uint64_t, 32>& failure_reasons() const { return failure_reasons_; }
     const IoStats& io_stats() const { return io_.stats(); }
 
@@ -161,6 +178,11 @@ private:
     void on_response(FlowIo& flow, const sip::Message& m, Time now);
     void on_request(FlowIo& flow, const sip::Message& m, const sockaddr_in* from, Time now);
     void publish_path(const FlowIo& flow, const sip::Message& m);
+    void learn_port(FlowIo& flow, const sip::Message& m);
+    void on_call_response(FlowIo& flow, const sip::Message& m, Time now);
+    void on_bye_response(const sip::Message& m, PendingCall& call, Time now);
+    bool send_ack_and_bye(FlowIo& flow, const sip::Message& ok, PendingCall& call, Time now);
+    void end_call(PendingCall& call);
     void answer(FlowIo& flow, const sip::Message& m, uint16_t status, std::string_view reason,
                 const sockaddr_in* from);
     void on_stun(FlowIo& flow, std::string_view bytes, Time now);
@@ -207,11 +229,13 @@ private:
     Counts counts_;
     std::array<uint64_t, 700> register_status_{};
     std::array<uint64_t, 700> call_status_{};
+    std::array<uint64_t, 700> bye_status_{};
     std::array<uint64_t, 32> failure_reasons_{};
     fe::ua::LatencyHistogram register_latency_total_;
     fe::ua::LatencyHistogram call_latency_total_;
     fe::ua::LatencyHistogram delivery_latency_total_;
     fe::ua::LatencyHistogram recovery_total_;
+    fe::ua::LatencyHistogram bye_latency_total_;
     std::unique_ptr<Sample> current_;
     uint32_t current_second_ = 0;
 

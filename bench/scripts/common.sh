@@ -7,7 +7,8 @@
 # Environment knobs (defaults in brackets):
 #   FE_BUILD   build dir with flowedge, flowedge-bench, flowedge-micro [build-meas]
 #   FE_PORT    flowedge's UDP+TCP port on 127.0.0.1 [15060]
-#   KAM_SH     the Kamailio peer's control script [/work/shared/peers/kamailio/kam.sh]
+#   KAM_SH     the Kamailio peer's control script [../shared/peers/kamailio/kam.sh,
+#              beside the repository]
 #   KAM_PORT   Kamailio's port [5070]
 #   RUNS       repetitions per figure; the median is reported [3]
 #   RESULTS    file every "RESULT ..." line is appended to [$FE_BUILD/results.txt]
@@ -16,7 +17,7 @@ set -u
 FE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 FE_BUILD="${FE_BUILD:-$FE_ROOT/build-meas}"
 FE_PORT="${FE_PORT:-15060}"
-KAM_SH="${KAM_SH:-/work/shared/peers/kamailio/kam.sh}"
+KAM_SH="${KAM_SH:-$FE_ROOT/../shared/peers/kamailio/kam.sh}"
 KAM_PORT="${KAM_PORT:-5070}"
 RUNS="${RUNS:-3}"
 RESULTS="${RESULTS:-$FE_BUILD/results.txt}"
@@ -56,6 +57,13 @@ fe_start() {
 	local name="$1"
 	shift
 	FE_LOG="$LOGS/flowedge-$name.log"
+	: >"$FE_LOG"  # exists before the first grep below
+	# flowedge's listeners use SO_REUSEPORT: a node left running on the port
+	# would share the load silently (and its CPU would not be counted).
+	if [ -n "$(ss -Hlntu "sport = :$FE_PORT" 2>/dev/null)" ]; then
+		log "port $FE_PORT is taken (FE_PORT=...): $(ss -Hlntup "sport = :$FE_PORT" | head -1)"
+		return 1
+	fi
 	"$FLOWEDGE" --listen "udp:127.0.0.1:$FE_PORT" --listen "tcp:127.0.0.1:$FE_PORT" "$@" \
 		>"$FE_LOG" 2>&1 &
 	FE_PID=$!
