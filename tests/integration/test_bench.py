@@ -121,12 +121,7 @@ def test_call_counts_only_requests_the_callee_received(start_node, tmp_path, met
     assert stats["routed"] >= c["delivered"]
 
 
-@pytest.mark.parametrize("route", [
-    pytest.param("aor", marks=pytest.mark.xfail(
-        reason="issue 8: by AOR the proxy role sends the INVITE down the flow without a token "
-               "Record-Route, so the ACK never reaches the callee and the BYE gets 480",
-        strict=False)),
-    "path"])
+@pytest.mark.parametrize("route", ["aor", "path"])
 def test_invite_calls_complete_only_with_a_2xx_to_their_bye(start_node, tmp_path, route):
     # The whole dialog through the node: INVITE, 180, 200, then ACK and BYE to
     # the callee's Contact through the 200's Record-Route set, BYE 200. By
