@@ -45,10 +45,7 @@
 #include "core/time/timer_wheel.h"
 #include "net/handler.h"
 #include "net/runtime.h"
-
-namespace fe::state {
-class RedisStore;
-}  // namespace fe::state
+#include "state/redis_store.h"
 
 namespace fe::cluster {
 
