@@ -172,6 +172,19 @@ RequestRoute route_register(const sip::Message& request, const RouterContext& ct
         outbound_contact = outbound_contact || contact.has_reg_id();
     }
     const bool first_hop = is_first_hop(request);
+    // OB-SEC-02: a Path naming this node (or, from a UA itself, any node of
+    // the cluster) was not put there by us for this flow: a copied token
+    // would make the proxy deliver someone else's calls down another flow.
+    for (std::string_view value : request.list(sip::HeaderId::kPath)) {
+        const Hop hop = classify_hop(value, *ctx.me, *ctx.keys);
+        if (hop.kind == HopKind::kMalformed) {
+            return respond(400, "Bad Path", hop.error);
+        }
+        if (hop.kind == HopKind::kOursToken || hop.kind == HopKind::kBadToken ||
+            (hop.kind == HopKind::kClusterToken && first_hop)) {
+            return respond(403, "Forged Path");
+        }
+    }
     ForwardEdits edits;
     edits.route_values_removed = walk.removed;
     // OB-EDGE-01: the UA's first hop inserts itself when a reg-id asks for

@@ -28,7 +28,9 @@
 //      down that flow (incoming, OB-EDGE-12), Record-Routed with the token
 //      when the Route had `ob` and the request forms a dialog (OB-EDGE-11,
 //      OB-OBP-03); a user part that does not verify is 403 (OB-EDGE-14).
-//   3. REGISTER: to the local registrar when this node has that role, no
+//   3. REGISTER: a Path value with a token of this node, or from a UA itself
+//      (one Via) a token of any node of the cluster, is forged: 403
+//      (OB-SEC-02). To the local registrar when this node has that role, no
 //      Route is left and the Request-URI names this node or a served domain;
 //      else forwarded (to the Route left, the next hop, or the Request-URI).
 //      With the edge role, a Contact with reg-id and this node the UA's first

@@ -391,6 +391,36 @@ TEST_F(RouterTest, PureEdgeForwardsRegisterWithPathOrRefuses421) {
     EXPECT_FALSE(p.edits.path);
 }
 
+// covers OB-SEC-02: a Path copied from another user's registration (one of
+// our tokens) never reaches the registrar, with or without reg-id.
+TEST_F(RouterTest, RegisterWithOurTokenInItsPathIsForged) {
+    for (const std::string& contact :
+         {std::string(kObContact), std::string("Contact: <sip:mallory@192.0.2.2:5062>")}) {
+        auto m = make("REGISTER sip:example.com SIP/2.0",
+                      {std::string(kUaVia), "To: <sip:mallory@example.com>", contact,
+                       "Path: " + ours(callee_, ";lr;ob")},
+                      "1 REGISTER");
+        const RequestRoute r = decide(*m, caller_);
+        EXPECT_EQ(r.kind, RequestRouteKind::kRespond) << contact;
+        EXPECT_EQ(r.status, 403);
+        EXPECT_EQ(r.reason, "Forged Path");
+    }
+    // Another node's token straight from a UA is forged too; through that
+    // node (two Vias) it is that node's Path.
+    token::Fields other = callee_;
+    other.node_id = 2;
+    const std::string path = "Path: " + route(mint(other) + "@192.0.2.11:5060", ";lr;ob");
+    auto direct = make("REGISTER sip:example.com SIP/2.0",
+                       {std::string(kUaVia), std::string(kTo), path, std::string(kObContact)},
+                       "1 REGISTER");
+    EXPECT_EQ(decide(*direct, caller_).status, 403);
+    auto relayed = make("REGISTER sip:example.com SIP/2.0",
+                        {std::string(kProxyVia), std::string(kUaVia), std::string(kTo), path,
+                         std::string(kObContact)},
+                        "1 REGISTER");
+    EXPECT_EQ(decide(*relayed, caller_).kind, RequestRouteKind::kToRegistrar);
+}
+
 TEST_F(RouterTest, RegisterForAForeignDomainIsForwarded) {
     auto m = make("REGISTER sip:198.51.100.9 SIP/2.0",
                   {std::string(kUaVia), "To: <sip:bob@198.51.100.9>",
