@@ -216,10 +216,12 @@ absl::StatusOr<Config> parse_args(int argc, const char* const* argv) {
     if (config.roles == 0) {
         return absl::InvalidArgumentError("flowedge: --roles names no role");
     }
-    if (!config.has_role(Role::kRegistrar) && config.next_hop.empty()) {
+    if (!config.has_role(Role::kRegistrar) && !config.has_role(Role::kProxy) &&
+        config.next_hop.empty()) {
+        // A pure edge has nothing of its own to hand requests to.
         return absl::InvalidArgumentError(
-            "flowedge: without the registrar role REGISTER must go somewhere: give --next-hop "
-            "sip:HOST:PORT;transport=tcp");
+            "flowedge: an edge without the registrar or proxy role forwards to a next hop: "
+            "give --next-hop sip:HOST:PORT;transport=tcp");
     }
     if (config.min_expires_s > config.max_expires_s) {
         return absl::InvalidArgumentError("flowedge: --min-expires is above --max-expires");

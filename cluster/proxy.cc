@@ -395,7 +395,7 @@ void HomeProxy::on_lookup(uint32_t slot_index, uint64_t generation, state::Store
         syntax::Uri uri;
         const bool parsed = syntax::parse_uri(call.request.request_uri(), uri) == syntax::Error::kOk;
         FE_ASSERT(parsed);  // start_call() parsed the same bytes
-        if (!outbound::is_local_host(uri.host, config_.identity)) {
+        if (!outbound::uri_names_node(uri, config_.identity)) {
             // Not an AOR of ours, and not registered here: its own target.
             fork_to_request_uri(call, now);
             settle(call);

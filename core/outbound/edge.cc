@@ -137,6 +137,18 @@ bool is_local_host(std::string_view host, const EdgeIdentity& me) {
            });
 }
 
+bool uri_names_node(const syntax::Uri& uri, const EdgeIdentity& me) {
+    if (uri.is_tel()) {
+        return false;
+    }
+    if (uri_is_ours(uri.host, uri.port, me)) {
+        return true;
+    }
+    return uri.host_kind == syntax::HostKind::kHostname &&
+           std::any_of(me.domains.begin(), me.domains.end(),
+                       [&](const std::string& domain) { return equals_ignore_case(domain, uri.host); });
+}
+
 bool serves_domain(std::string_view host, const EdgeIdentity& me) {
     return me.domains.empty() || is_local_host(host, me);
 }

@@ -85,9 +85,13 @@ bool uri_is_ours(std::string_view host, uint16_t port, const EdgeIdentity& me);
 // configured) or names this node.
 bool serves_domain(std::string_view host, const EdgeIdentity& me);
 
-// The host names this node or is one of the configured domains: an AOR there
-// with no binding is "not registered" (480), not a URI to forward to.
+// The host names this node or is one of the configured domains.
 bool is_local_host(std::string_view host, const EdgeIdentity& me);
+
+// The URI ends here: its host:port is this node (uri_is_ours()), or its host
+// is a configured AOR domain by name. Such a URI with no binding is "not
+// registered" (480), never a target to forward to; any other URI is.
+bool uri_names_node(const syntax::Uri& uri, const EdgeIdentity& me);
 
 // The AOR key of a Request-URI or To URI (syntax::write_aor_key()), with the
 // port left out when the host names this node or is a served domain and the

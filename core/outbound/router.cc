@@ -143,7 +143,7 @@ RequestRoute forward_onward(const sip::Message& request, const RouterContext& ct
         }
         target = next.uri_text;
         literal = is_ip_literal(next.uri);
-    } else if (!uri_is_ours(ruri.host, ruri.port, *ctx.me) && !ruri.is_tel()) {
+    } else if (!uri_names_node(ruri, *ctx.me) && !ruri.is_tel()) {
         target = request.request_uri();
         literal = is_ip_literal(ruri);
     }
@@ -210,7 +210,7 @@ RequestRoute route_register(const sip::Message& request, const RouterContext& ct
     if (auto refused = check_hops(request, edits)) {
         return *refused;
     }
-    if (walk.next.empty() && (uri_is_ours(ruri.host, ruri.port, *ctx.me) || ruri.is_tel()) &&
+    if (walk.next.empty() && (uri_names_node(ruri, *ctx.me) || ruri.is_tel()) &&
         !ctx.roles.has_next_hop) {
         return respond(403, "Not a Registrar");
     }
@@ -316,7 +316,7 @@ RequestRoute route_request(const sip::Message& request, const RouterContext& ctx
     }
     const bool in_dialog = !dialog_forming && has_to_tag(request);
     if (!walk.next.empty() || in_dialog) {
-        if (walk.next.empty() && uri_is_ours(ruri.host, ruri.port, *ctx.me)) {
+        if (walk.next.empty() && uri_names_node(ruri, *ctx.me)) {
             // In dialog, addressed to this node, and nothing of ours in its
             // Route: no dialog of ours to route it by.
             if (request.method() == sip::Method::kAck) {

@@ -258,7 +258,8 @@ TEST_F(RouterTest, AckMatchedByTheProxyGoesToIt) {
                     {std::string(kUaVia), std::string(kToTagged)}, "1 ACK");
     EXPECT_EQ(decide(*ack, caller_, Roles{}, /*ack_matches_proxy=*/true).kind,
               RequestRouteKind::kToProxy);
-    EXPECT_EQ(decide(*ack, caller_, Roles{}, false).kind, RequestRouteKind::kForwardToUri);
+    // Not matched: in a dialog, addressed to a domain of ours, nothing to do.
+    EXPECT_EQ(decide(*ack, caller_, Roles{}, false).kind, RequestRouteKind::kDrop);
 }
 
 TEST_F(RouterTest, OutOfDialogByRole) {
