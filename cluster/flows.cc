@@ -44,7 +44,7 @@ std::optional<Source> WorkerFlows::datagram_source(net::UdpSocketId socket,
         flow = made.handle;
     }
     return Source{.transport = Transport::kUdp, .connection = {}, .socket = socket,
-                  .remote = remote, .flow = *flow};
+                  .remote = remote, .flow = *flow, .worker = worker_index_};
 }
 
 void WorkerFlows::touch_udp(net::UdpSocketId socket, const Endpoint& remote, Time now) {
@@ -98,7 +98,7 @@ std::optional<Source> WorkerFlows::stream_source(net::ConnectionId connection) c
         return std::nullopt;
     }
     return Source{.transport = entry->transport, .connection = connection, .socket = {},
-                  .remote = entry->remote, .flow = conn->flow};
+                  .remote = entry->remote, .flow = conn->flow, .worker = worker_index_};
 }
 
 sip::StreamScan* WorkerFlows::stream_scan(net::ConnectionId connection) {
@@ -135,10 +135,47 @@ token::Fields WorkerFlows::fields_of(state::FlowHandle handle,
     return f;
 }
 
+bool WorkerFlows::note_user(const Source& source, uint32_t user_hash) {
+    FE_ASSERT(source.worker == worker_index_);
+    if (user_hash == 0) {
+        user_hash = 1;  // 0 means "none seen yet"
+    }
+    const state::FlowEntry* entry = table_.find(source.flow);
+    if (entry == nullptr) {
+        return false;
+    }
+    if (entry->has(state::kFlowTrunk)) {
+        return true;
+    }
+    // UDP keeps the first user in the entry's cookie (unused for UDP);
+    // a stream in its connection's state (the cookie holds its generation).
+    uint32_t* first = nullptr;
+    uint32_t udp_first = entry->cookie;
+    if (entry->is_udp()) {
+        first = &udp_first;
+    } else if (Connection* conn = find_connection(source.connection)) {
+        first = &conn->user_hash;
+    } else {
+        return false;
+    }
+    if (*first == 0) {
+        *first = user_hash;
+        if (entry->is_udp()) {
+            (void)table_.set_cookie(source.flow, user_hash);
+        }
+        return false;
+    }
+    if (*first == user_hash) {
+        return false;
+    }
+    (void)table_.set_flags(source.flow, state::kFlowTrunk);
+    return true;
+}
+
 token::Fields WorkerFlows::fields_of(const Source& source) const {
     token::Fields f;
     f.node_id = context_.config->node_id;
-    f.worker_index = static_cast<uint8_t>(worker_index_);
+    f.worker_index = static_cast<uint8_t>(source.worker);
     f.slot = source.flow.slot;
     f.generation = source.flow.generation;
     f.transport = source.transport;
@@ -171,11 +208,21 @@ SendOutcome WorkerFlows::send(net::Runtime& runtime, const token::Fields& target
         return SendOutcome::kFailed;
     }
     if (flow_timer_s != 0) {
-        // OB-FT-02: the UA now pings at this interval; wait longer than it.
-        (void)table_.set_flow_timer(handle, seconds(flow_timer_s));
-        (void)table_.set_flags(handle, state::kFlowOutbound);
+        (void)hold(target, flow_timer_s);  // the UA now pings at this interval
     }
     return SendOutcome::kSent;
+}
+
+bool WorkerFlows::hold(const token::Fields& target, uint32_t flow_timer_s) {
+    FE_ASSERT(target.worker_index == worker_index_);
+    const state::FlowHandle handle{target.slot, target.generation};
+    const state::FlowEntry* entry = table_.find(handle);
+    if (entry == nullptr || entry->transport != target.transport) {
+        return false;
+    }
+    (void)table_.set_flow_timer(handle, seconds(flow_timer_s));
+    (void)table_.set_flags(handle, state::kFlowOutbound);
+    return true;
 }
 
 SendOutcome WorkerFlows::reply(net::Runtime& runtime, const Source& source,

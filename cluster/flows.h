@@ -30,13 +30,16 @@
 
 namespace fe::cluster {
 
-// Where a message came from: the flow and how to answer on it.
+// Where a message came from: the flow and how to answer on it. The flow
+// lives in worker `worker`'s table: this one's, or the one that received a
+// trunk's request and handed it here (SipWorker's dispatch by Call-ID).
 struct Source {
     Transport transport = Transport::kUdp;
-    net::ConnectionId connection;  // streams
-    net::UdpSocketId socket;       // UDP
+    net::ConnectionId connection;  // streams, when the flow is this worker's
+    net::UdpSocketId socket;       // UDP: the same index names the same port on every worker
     Endpoint remote;
     state::FlowHandle flow;
+    uint32_t worker = 0;
 };
 
 enum class [[nodiscard]] SendOutcome : uint8_t {
@@ -78,16 +81,28 @@ class WorkerFlows {
     // OB-EDGE-15). nullopt when it had none.
     std::optional<EndedFlow> close_connection(net::ConnectionId connection);
 
+    // Only for a flow of this worker (Source::worker).
     void touch(const Source& source, Time now) { (void)table_.touch(source.flow, now); }
     void mark_outbound(const Source& source) {
-        (void)table_.set_flags(source.flow, state::kFlowOutbound);
+        if (source.worker == worker_index_) {
+            (void)table_.set_flags(source.flow, state::kFlowOutbound);
+        }
     }
     // Whether the source's flow still exists (a handler may close it).
     bool alive(const Source& source) const { return table_.find(source.flow) != nullptr; }
 
+    // A request from the user `user_hash` (its From URI, hashed) came in on
+    // the flow: true once the flow has carried more than one user (a trunk,
+    // kFlowTrunk), and from then on. Only for a flow of this worker.
+    bool note_user(const Source& source, uint32_t user_hash);
+
     // What a token naming the flow carries (node, worker, slot, generation,
     // transport; for UDP the remote address and local socket).
     token::Fields fields_of(const Source& source) const;
+
+    // Holds a flow of this worker to a keep-alive interval (OB-FT-02): its
+    // idle limit becomes flow_timer_s plus grace. False when it is gone.
+    bool hold(const token::Fields& target, uint32_t flow_timer_s);
 
     // Down a flow of this worker. A non-zero flow_timer_s holds the flow to
     // that keep-alive interval from now on (OB-FT-02).
@@ -112,6 +127,7 @@ class WorkerFlows {
         uint32_t generation = 0;  // of the connection using the slot; 0: none
         state::FlowHandle flow;
         sip::StreamScan scan;
+        uint32_t user_hash = 0;   // the first user seen on it (note_user()); 0: none yet
     };
     Connection* find_connection(net::ConnectionId connection);
     const Connection* find_connection(net::ConnectionId connection) const;

@@ -47,20 +47,35 @@ std::optional<net::ConnectionId> OutboundLinks::connection_to(net::Runtime& runt
         return std::nullopt;
     }
     by_endpoint_[to] = id;
-    by_slot_[id.index] = to;
+    by_slot_[id.index] = Link{to, false};
     return id;
 }
 
-void OutboundLinks::on_closed(net::ConnectionId connection) {
+void OutboundLinks::on_opened(net::ConnectionId connection) {
+    const auto it = by_slot_.find(connection.index);
+    const auto link = it == by_slot_.end() ? by_endpoint_.end()
+                                           : by_endpoint_.find(it->second.endpoint);
+    if (link != by_endpoint_.end() && link->second == connection) {
+        it->second.opened = true;
+    }
+}
+
+std::optional<Endpoint> OutboundLinks::on_closed(net::ConnectionId connection) {
     const auto it = by_slot_.find(connection.index);
     if (it == by_slot_.end()) {
-        return;
+        return std::nullopt;
     }
-    const auto link = by_endpoint_.find(it->second);
-    if (link != by_endpoint_.end() && link->second == connection) {
+    const Link closed = it->second;
+    const auto link = by_endpoint_.find(closed.endpoint);
+    const bool ours = link != by_endpoint_.end() && link->second == connection;
+    if (ours) {
         by_endpoint_.erase(link);
     }
     by_slot_.erase(it);
+    if (!ours || closed.opened) {
+        return std::nullopt;
+    }
+    return closed.endpoint;
 }
 
 }  // namespace fe::cluster

@@ -57,15 +57,25 @@ class OutboundLinks {
     // The open (or opening) connection to `to`, or a new one; nullopt when
     // none can be made (limit reached, connect refused at once).
     std::optional<net::ConnectionId> connection_to(net::Runtime& runtime, const Endpoint& to);
-    // Whether `connection` is one of ours; forget it (it closed).
-    void on_closed(net::ConnectionId connection);
+    // One of ours opened (its connect completed).
+    void on_opened(net::ConnectionId connection);
+    // Forgets `connection` if it is one of ours (it closed). Returns the
+    // destination when it never opened: the connect failed, and whatever was
+    // queued on it is lost (the home proxy treats that as a transport error,
+    // RFC 3261 §16.9).
+    std::optional<Endpoint> on_closed(net::ConnectionId connection);
 
     size_t count() const { return by_endpoint_.size(); }
 
   private:
     absl::flat_hash_map<Endpoint, net::ConnectionId> by_endpoint_;
-    // connection slot -> endpoint, to forget a link when it closes.
-    absl::flat_hash_map<uint32_t, Endpoint> by_slot_;
+    // connection slot -> the link's endpoint and whether it opened, to
+    // forget a link when it closes.
+    struct Link {
+        Endpoint endpoint;
+        bool opened = false;
+    };
+    absl::flat_hash_map<uint32_t, Link> by_slot_;
 };
 
 }  // namespace fe::cluster

@@ -8,6 +8,7 @@
 #include <optional>
 #include <utility>
 
+#include "cluster/links.h"
 #include "core/base/assert.h"
 #include "core/base/strings.h"
 #include "core/outbound/edge.h"
@@ -878,6 +879,31 @@ bool HomeProxy::handle_response(const sip::Message& response, Time now) {
     }
     settle(call);
     return true;
+}
+
+void HomeProxy::on_destination_failed(const Endpoint& destination, Time now) {
+    for (const std::unique_ptr<Call>& slot : slots_) {
+        Call& call = *slot;
+        if (!call.in_use || call.proxy_done) {
+            continue;
+        }
+        for (uint8_t b = 0; b < call.proxy->branch_count(); ++b) {
+            const Call::BranchIo& io = call.branches[b];
+            const BranchHop& hop = call.hops[io.target_index];
+            Destination to;
+            if (!io.request_live || hop.to_flow || destination_of(hop.uri, to) != DestinationError::kOk ||
+                to.endpoint != destination || !transport_is_stream(to.transport)) {
+                continue;
+            }
+            ++stats_.send_failures;
+            FE_ASSERT(call.feedback_count < call.feedback.size());
+            call.feedback[call.feedback_count++] = {Feedback::Kind::kTransportError, b};
+        }
+        if (call.feedback_count > 0) {
+            drain_feedback(call, now);
+            settle(call);
+        }
+    }
 }
 
 // ---- Slots and the timer ------------------------------------------------------

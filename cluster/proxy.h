@@ -141,6 +141,12 @@ public:
     bool handle_response(const sip::Message& response, Time now) override;
     bool matches_ack(const sip::Message& ack) const override;
 
+    // The edge could not connect to `destination`: every running branch sent
+    // there failed in transport (RFC 3261 §16.9), so the instance's next flow
+    // or the final answer follows at once instead of after Timer B/F. Rare,
+    // so the live calls are walked.
+    void on_destination_failed(const Endpoint& destination, Time now);
+
     const HomeProxyStats& stats() const { return stats_; }
     // Slots holding a call (forking, waiting on the store, or lingering).
     uint32_t live_call_count() const { return live_count_; }

@@ -192,8 +192,66 @@ void SipWorker::handle_message(const Source& source, std::string_view bytes, Tim
         handle_response(message, now);
         return;
     }
+    if (source.worker == index_ && dispatch(source, message)) {
+        return;
+    }
     stats_.requests.add();
     handle_request(source, message, now);
+}
+
+namespace {
+
+// FNV-1a: the same bytes give the same worker for a request's whole life.
+uint32_t hash32(std::string_view text) {
+    uint32_t h = 2166136261u;
+    for (char c : text) {
+        h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
+    }
+    return h;
+}
+
+// The URI of a From value, without display name or tag: the same user gives
+// the same text whatever the call ("Alice" <sip:a@x>;tag=1 -> sip:a@x).
+std::string_view from_uri(std::string_view from) {
+    const size_t open = from.find('<');
+    if (open != std::string_view::npos) {
+        const size_t close = from.find('>', open);
+        return from.substr(open + 1, close == std::string_view::npos ? close : close - open - 1);
+    }
+    return from.substr(0, from.find(';'));
+}
+
+}  // namespace
+
+// One flow must not pin the node to one worker (issue 9): a trunk's requests
+// (a flow that carried more than one user: a PBX, an SBC, a load generator,
+// an edge in front of us) are spread by Call-ID, so every request of one
+// call or registration (retransmissions, ACK, CANCEL, refreshes) meets the
+// same worker's transactions. A UA's own flow is never spread: it would only
+// add a hop.
+bool SipWorker::dispatch(const Source& source, const sip::Message& request) {
+    if (context_.worker_count < 2 || context_.mail == nullptr ||
+        !flows_.note_user(source, hash32(from_uri(request.header(sip::HeaderId::kFrom))))) {
+        return false;
+    }
+    const uint32_t owner = hash32(request.header(sip::HeaderId::kCallId)) % context_.worker_count;
+    if (owner == index_) {
+        return false;
+    }
+    if (request.method() == sip::Method::kRegister) {
+        // The flow's bindings must be forgotten when it closes, whichever
+        // worker registered them (OB-AUTH-07).
+        flows_.mark_outbound(source);
+    }
+    const ParcelHeader header{.kind = ParcelKind::kInbound, .flow_timer_s = 0,
+                              .flow = flows_.fields_of(source), .remote = source.remote};
+    const std::string_view parts[] = {request.bytes()};
+    if (context_.mail->send(runtime_, index_, owner, header, parts) == MailResult::kRingFull) {
+        stats_.deliveries_dropped.add();  // the UA or the peer retransmits
+        return true;
+    }
+    stats_.dispatched.add();
+    return true;
 }
 
 void SipWorker::answer_malformed(const Source& source, std::string_view bytes,
@@ -311,13 +369,10 @@ void SipWorker::to_registrar(const Source& source, const sip::Message& request,
     const RegisterFlow flow{.first_hop = route.first_hop, .path_value = path_value,
                             .flow_token = token, .transport = source.transport,
                             .source = source.remote};
-    registrar_->handle_register(request, flow, now,
-                                [this, from](std::string_view response, uint32_t flow_timer_s) {
-                                    const std::string_view parts[] = {response};
-                                    if (deliver(from, parts, flow_timer_s) == Delivery::kGone) {
-                                        stats_.responses_flow_gone.add();
-                                    }
-                                });
+    registrar_->handle_register(
+        request, flow, now, [this, source, from](std::string_view response, uint32_t flow_timer_s) {
+            respond_on(source, from, response, flow_timer_s);
+        });
 }
 
 void SipWorker::to_proxy(const Source& source, const sip::Message& request,
@@ -342,9 +397,8 @@ void SipWorker::to_proxy(const Source& source, const sip::Message& request,
                            .flow_token = token,
                            .record_route_value = record_route,
                            .route_values_removed = route.edits.route_values_removed};
-    proxy_->handle_request(request, flow, now, [this, from](std::string_view response) {
-        const std::string_view parts[] = {response};
-        (void)deliver(from, parts, 0);
+    proxy_->handle_request(request, flow, now, [this, source, from](std::string_view response) {
+        respond_on(source, from, response, 0);
     });
 }
 
@@ -645,9 +699,41 @@ SipWorker::Delivery SipWorker::send_to_destination(std::string_view uri,
     return Delivery::kSent;
 }
 
+// A role's answer (now or after the store answered) back to the request's
+// flow. Over UDP it leaves from this worker's own socket whichever worker
+// received the request, and a Flow-Timer for another worker's flow follows
+// as a header-only parcel; a stream goes through the flow's worker.
+void SipWorker::respond_on(const Source& source, const token::Fields& from,
+                           std::string_view response, uint32_t flow_timer_s) {
+    const std::string_view parts[] = {response};
+    if (source.transport == Transport::kUdp && source.worker != index_) {
+        reply(source, response);
+        if (flow_timer_s != 0) {
+            const ParcelHeader header{.kind = ParcelKind::kFlowTimer,
+                                      .flow_timer_s = flow_timer_s, .flow = from};
+            if (context_.mail->send(runtime_, index_, source.worker, header, {}) ==
+                MailResult::kRingFull) {
+                stats_.deliveries_dropped.add();  // the flow keeps its default idle limit
+            }
+        }
+        return;
+    }
+    if (deliver(from, parts, flow_timer_s) == Delivery::kGone) {
+        stats_.responses_flow_gone.add();
+    }
+}
+
 void SipWorker::reply(const Source& source, std::string_view bytes) {
     const std::string_view parts[] = {bytes};
-    if (flows_.reply(runtime_, source, parts) != SendOutcome::kSent) {
+    if (source.worker == index_ || source.transport == Transport::kUdp) {
+        // UDP from our own socket of the same index: the same port the
+        // request came to, whichever worker received it.
+        if (flows_.reply(runtime_, source, parts) != SendOutcome::kSent) {
+            stats_.sends_failed.add();
+        }
+        return;
+    }
+    if (deliver(flows_.fields_of(source), parts, 0) == Delivery::kFailed) {
         stats_.sends_failed.add();
     }
 }
@@ -681,6 +767,20 @@ void SipWorker::on_mailbox(net::Runtime& runtime, const net::MailboxItem& item, 
 
 void SipWorker::deliver_parcel(const ParcelHeader& header, std::string_view message, Time now) {
     stats_.deliveries_received.add();
+    if (header.kind == ParcelKind::kInbound) {
+        const Source source{.transport = header.flow.transport,
+                            .connection = {},
+                            .socket = net::UdpSocketId{header.flow.local_socket_index},
+                            .remote = header.remote,
+                            .flow = state::FlowHandle{header.flow.slot, header.flow.generation},
+                            .worker = header.flow.worker_index};
+        handle_message(source, message, now);
+        return;
+    }
+    if (header.kind == ParcelKind::kFlowTimer) {
+        (void)flows_.hold(header.flow, header.flow_timer_s);
+        return;
+    }
     if (header.kind == ParcelKind::kProxyResponse) {
         sip::Message response;
         if (response.parse(message) != sip::ParseError::kOk) {
@@ -743,6 +843,7 @@ void SipWorker::answer_gone_request(std::string_view request_bytes, Time now) {
 void SipWorker::on_connection_open(net::Runtime& runtime, net::ConnectionId connection,
                                    const Endpoint& peer, Transport transport, Time now) {
     FE_ASSERT(&runtime == &runtime_);
+    links_.on_opened(connection);
     if (!flows_.open_connection(connection, peer, transport, now)) {
         stats_.flows_table_full.add();
         (void)runtime_.close(connection, net::CloseMode::kAbort);
@@ -755,7 +856,12 @@ void SipWorker::on_connection_closed(net::Runtime& runtime, net::ConnectionId co
                                      net::CloseReason reason, Time now) {
     FE_ASSERT(&runtime == &runtime_);
     (void)reason;
-    links_.on_closed(connection);
+    if (const std::optional<Endpoint> unreachable = links_.on_closed(connection)) {
+        stats_.connects_failed.add();
+        if (proxy_ != nullptr) {
+            proxy_->on_destination_failed(*unreachable, now);
+        }
+    }
     if (const std::optional<EndedFlow> ended = flows_.close_connection(connection)) {
         flow_ended(*ended, now);
     }

@@ -91,6 +91,8 @@ private:
 
     // Receiving.
     void handle_message(const Source& source, std::string_view bytes, Time now);
+    // A trunk's request whose Call-ID another worker owns goes there (true).
+    bool dispatch(const Source& source, const sip::Message& request);
     void handle_request(const Source& source, const sip::Message& request, Time now);
     void handle_response(const sip::Message& response, Time now);
     void answer_stun(net::UdpSocketId socket, const Endpoint& from, std::string_view bytes,
@@ -119,6 +121,8 @@ private:
     void respond(const Source& source, const sip::Message& request, uint16_t status,
                  std::string_view reason = {}, std::span<const std::string_view> extra = {});
     void reply(const Source& source, std::string_view bytes);
+    void respond_on(const Source& source, const token::Fields& from, std::string_view response,
+                    uint32_t flow_timer_s);
     void flow_ended(const EndedFlow& ended, Time now);
     void sweep(Time now);
     static void on_sweep_timer(time::Timer& timer, Time now);

@@ -107,9 +107,11 @@ struct alignas(net::kCacheLineSize) EdgeStats {
     net::Counter responses_not_ours;      // top Via not ours: dropped
     net::Counter responses_flow_gone;     // the flow of our Via is gone: dropped
     net::Counter deliveries_posted;       // to another worker's ring
+    net::Counter dispatched;              // a trunk's request handed to its Call-ID's worker
     net::Counter deliveries_received;
     net::Counter deliveries_dropped;      // ring full
     net::Counter sends_failed;            // a send to a flow or the next hop was refused
+    net::Counter connects_failed;         // an outbound link that never opened
     net::Counter flows_created;
     net::Counter flows_expired;           // idle past their limit (OB-FT-02)
     net::Counter flows_table_full;

@@ -48,6 +48,14 @@ enum class ParcelKind : uint8_t {
     kDeliver,
     // A response to a branch of the receiver's home proxy.
     kProxyResponse,
+    // A request that came in on a trunk flow (`flow`, of the sending worker;
+    // its peer at `remote`) and whose Call-ID this worker owns: handle it as
+    // if received here, answering through the sender's flow.
+    kInbound,
+    // Hold the flow `flow` (of the receiver) to a keep-alive interval of
+    // flow_timer_s (OB-FT-02): the 2xx REGISTER that gave it went out from
+    // the sender directly (UDP). No message.
+    kFlowTimer,
 };
 
 struct ParcelHeader {
@@ -56,6 +64,8 @@ struct ParcelHeader {
     // with Flow-Timer going down it); 0: unchanged.
     uint32_t flow_timer_s = 0;
     token::Fields flow = {};
+    // kInbound: the peer's address (received/rport; a stream token has none).
+    Endpoint remote = {};
 };
 static_assert(std::is_trivially_copyable_v<ParcelHeader>, "copied byte-wise through the ring");
 

@@ -86,13 +86,17 @@ enum FlowFlag : uint8_t {
     kFlowOutbound = 1u << 0,
     // RFC 5923: the peer may reuse this connection for requests to us.
     kFlowConnectionReuse = 1u << 1,
+    // The flow carries more than one user's requests (a trunk: a PBX, an SBC,
+    // an edge in front of us): its requests are spread over the workers.
+    kFlowTrunk = 1u << 3,
     // The owner is closing the flow's connection and will erase() it when
     // the close completes; expire() no longer reports it.
     kFlowClosing = 1u << 2,
     // Set exactly while the slot holds a flow (managed by the table).
     kFlowLive = 1u << 7,
 };
-inline constexpr uint8_t kFlowFlagsUserMask = kFlowOutbound | kFlowConnectionReuse | kFlowClosing;
+inline constexpr uint8_t kFlowFlagsUserMask =
+    kFlowOutbound | kFlowConnectionReuse | kFlowClosing | kFlowTrunk;
 
 // One flow. Kept small (<= 64 B, one cache line) because a worker holds
 // millions; the layout below is 48 bytes.

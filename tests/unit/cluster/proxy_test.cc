@@ -557,6 +557,19 @@ TEST_F(HomeProxyTest, ViaCarriesReceivedAndTheCallersFlow) {
               std::string::npos);
 }
 
+// RFC 3261 §16.9: a TCP destination the edge could not connect to is a
+// transport error for every branch sent there, at once (not after Timer F).
+TEST_F(HomeProxyTest, FailedConnectEndsTheBranchesSentThere) {
+    add(Reg{{}, 0, "sip:bob@192.0.2.7:5090;transport=tcp", {}, kT0}, 1);
+    request(make_request("MESSAGE", kAor));
+    ASSERT_EQ(sender_.sent.size(), 1u);
+    proxy_->on_destination_failed(*Endpoint::parse("192.0.2.8:5090"), kT0);  // another one
+    EXPECT_EQ(upstream_.size(), 0u);
+    proxy_->on_destination_failed(*Endpoint::parse("192.0.2.7:5090"), kT0);
+    ASSERT_EQ(upstream_.size(), 1u);
+    EXPECT_EQ(first_line(upstream_[0]), "SIP/2.0 480 Temporarily Unavailable");
+}
+
 TEST_F(HomeProxyTest, LateTwoHundredIsLeftToTheEdge) {
     add(kFlowA1, 1);
     request(make_request("INVITE", kAor));

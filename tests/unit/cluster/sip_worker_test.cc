@@ -535,5 +535,92 @@ TEST_F(SipWorkerTest, TwoHundredRetransmissionReachesTheCallerAfterTheCall) {
     EXPECT_EQ(first_line(sent[0].bytes), "SIP/2.0 200 OK");
 }
 
+// Issue 9: a trunk (one flow, many users) is spread over the workers by
+// Call-ID; every REGISTER is answered from the flow it came in on, and the
+// bindings route back over that one flow.
+std::string register_of(std::string_view user, std::string_view via_transport) {
+    return "REGISTER sip:example.com SIP/2.0\r\n"
+           "Via: SIP/2.0/" + std::string(via_transport) + " 10.9.9.9:5060;branch=z9hG4bK-" +
+           std::string(user) + ";rport\r\n"
+           "Max-Forwards: 70\r\n"
+           "From: <sip:" + std::string(user) + "@example.com>;tag=t" + std::string(user) + "\r\n"
+           "To: <sip:" + std::string(user) + "@example.com>\r\n"
+           "Call-ID: reg-" + std::string(user) + "\r\n"
+           "CSeq: 1 REGISTER\r\n"
+           "Supported: outbound, path\r\n"
+           "Contact: <sip:" + std::string(user) + "@10.9.9.9:5060>;reg-id=1;"
+           "+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-0000000000" +
+           (user.size() < 3 ? "0" + std::string(user.substr(1)) : std::string(user.substr(1))) +
+           ">\"\r\n"
+           "Content-Length: 0\r\n\r\n";
+}
+
+TEST_F(SipWorkerTest, TrunkOverUdpIsSpreadOverTheWorkers) {
+    const Endpoint pbx = *Endpoint::parse("192.0.2.70:5060");
+    constexpr int kUsers = 64;
+    for (int i = 0; i < kUsers; ++i) {
+        w(0).datagram(pbx, register_of("u" + std::to_string(i), "UDP"));
+    }
+    settle();
+    int answered = 0;
+    for (auto& r : runtimes_) {
+        for (const Sent& s : r->sent) {
+            EXPECT_EQ(s.to, pbx);
+            answered += first_line(s.bytes) == "SIP/2.0 200 OK" ? 1 : 0;
+        }
+    }
+    EXPECT_EQ(answered, kUsers);
+    // The first user marks nothing; from the second on, the flow is a trunk
+    // and about half of the Call-IDs belong to worker 1.
+    EXPECT_GT(w(1).sent.size(), 10u);
+    EXPECT_GT(w(0).sent.size(), 10u);
+    EXPECT_EQ(workers_[0]->stats().dispatched.get(), w(1).sent.size());
+    (void)take();
+    // A request for one of them goes back to the PBX's address.
+    w(0).datagram(kCaller, invite("sip:u7@example.com"));
+    settle();
+    bool reached = false;
+    for (const Sent& s : take()) {
+        reached = reached || (s.to == pbx && s.bytes.starts_with("INVITE sip:u7@10.9.9.9:5060"));
+    }
+    EXPECT_TRUE(reached);
+}
+
+TEST_F(SipWorkerTest, TrunkOverTcpAnswersOverItsConnection) {
+    const net::ConnectionId trunk = w(0).accept(*Endpoint::parse("192.0.2.71:40000"));
+    constexpr int kUsers = 32;
+    std::string burst;
+    for (int i = 0; i < kUsers; ++i) {
+        burst += register_of("t" + std::to_string(i), "TCP");
+    }
+    w(0).stream(trunk, burst);
+    settle();
+    int answered = 0;
+    for (const Sent& s : take()) {
+        EXPECT_TRUE(s.stream);
+        EXPECT_EQ(s.connection, trunk.index);
+        answered += first_line(s.bytes) == "SIP/2.0 200 OK" ? 1 : 0;
+    }
+    EXPECT_EQ(answered, kUsers);
+    EXPECT_GT(workers_[0]->stats().dispatched.get(), 5u);
+    // Its bindings die with it (OB-AUTH-07), whichever worker stored them.
+    w(0).peer_closes(trunk);
+    w(0).datagram(kCaller, invite("sip:t3@example.com"));
+    settle();
+    const std::vector<Sent> sent = take();
+    ASSERT_FALSE(sent.empty());
+    EXPECT_EQ(first_line(sent.back().bytes), "SIP/2.0 480 Temporarily Unavailable");
+}
+
+// A UA's own flow (one user) is never spread: no hop for the common case.
+TEST_F(SipWorkerTest, OneUsersFlowStaysOnItsWorker) {
+    for (int i = 0; i < 20; ++i) {
+        w(0).datagram(kCaller, invite("sip:nobody@example.com", "z9hG4bK-n" + std::to_string(i)));
+    }
+    settle();
+    EXPECT_EQ(workers_[0]->stats().dispatched.get(), 0u);
+    EXPECT_TRUE(w(1).sent.empty());
+}
+
 }  // namespace
 }  // namespace fe::cluster
