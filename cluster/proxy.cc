@@ -24,14 +24,6 @@ namespace fe::cluster {
 
 namespace {
 
-constexpr char kHex[] = "0123456789abcdef";
-
-void write_hex(uint64_t value, size_t digit_count, char* out) {
-    for (size_t i = 0; i < digit_count; ++i) {
-        out[i] = kHex[(value >> (4 * (digit_count - 1 - i))) & 0xf];
-    }
-}
-
 static_assert(kProxyCallCountMax <= outbound::kProxyBranchSlotCountMax,
               "a call's slot fits its branch id");
 static_assert(outbound::kBranchCountMax <= outbound::kProxyBranchIndexCountMax,
@@ -125,7 +117,7 @@ struct HomeProxy::Call {
     // (views into request_bytes).
     std::string caller_token;
     outbound::ViaReceived via;
-    std::array<char, 10> to_tag{};  // "fe" + 8 hex digits, for responses we generate
+    std::array<char, 18> to_tag{};  // response_to_tag(): for responses we generate
     Respond respond;
 
     std::optional<txn::ServerInviteTransaction> server_invite;
@@ -205,10 +197,12 @@ namespace {
 
 // Answers `request` at once (no call state): errors before forking.
 void answer(const sip::Message& request, const RequestFlow& flow, uint16_t status,
-            std::string_view reason, char* buffer, ProxyService::Respond& respond) {
+            std::string_view reason, const outbound::BranchSecret& secret, char* buffer,
+            ProxyService::Respond& respond) {
     sip::Writer out(buffer, kProxyResponseSizeMax);
     const outbound::ViaReceived via = outbound::via_received_of(request, flow.source);
-    const sip::ResponseSpec spec{.status_code = status, .reason = reason, .to_tag = "fep",
+    const outbound::ToTag tag = outbound::response_to_tag(request, secret);
+    const sip::ResponseSpec spec{.status_code = status, .reason = reason, .to_tag = tag.view(),
                                  .top_via = via.edit()};
     if (sip::build_response(request, spec, out) == sip::BuildError::kOk && respond) {
         respond(out.view());
@@ -250,12 +244,12 @@ void HomeProxy::handle_cancel(const sip::Message& cancel, const RequestFlow& flo
     Call* found = call_for_upstream_key(cancel);
     if (found == nullptr) {
         ++stats_.cancels_unmatched;
-        answer(cancel, flow, 481, {}, response_buffer_.get(), respond);
+        answer(cancel, flow, 481, {}, config_.branch_secret, response_buffer_.get(), respond);
         return;
     }
     ++stats_.cancels_matched;
     // §16.10: answer the CANCEL itself first, then act on the INVITE.
-    answer(cancel, flow, 200, {}, response_buffer_.get(), respond);
+    answer(cancel, flow, 200, {}, config_.branch_secret, response_buffer_.get(), respond);
     Call& call = *found;
     if (call.kind != outbound::RequestKind::kInvite) {
         return;  // §9.2: no effect on a non-INVITE request
@@ -296,11 +290,11 @@ void HomeProxy::start_call(const sip::Message& request, const RequestFlow& flow,
     // §16.3 step 3; the edge checked too, but a proxy must not rely on it.
     const outbound::MaxForwards mf = outbound::check_max_forwards(request);
     if (mf.verdict == outbound::MaxForwardsVerdict::kTooManyHops) {
-        answer(request, flow, 483, {}, response_buffer_.get(), respond);
+        answer(request, flow, 483, {}, config_.branch_secret, response_buffer_.get(), respond);
         return;
     }
     if (mf.verdict == outbound::MaxForwardsVerdict::kMalformed) {
-        answer(request, flow, 400, "Bad Max-Forwards", response_buffer_.get(), respond);
+        answer(request, flow, 400, "Bad Max-Forwards", config_.branch_secret, response_buffer_.get(), respond);
         return;
     }
     // §16.5: the target set comes from our location service for a domain
@@ -310,7 +304,7 @@ void HomeProxy::start_call(const sip::Message& request, const RequestFlow& flow,
     std::string_view aor_key;
     if (syntax::parse_uri(request.request_uri(), uri) != syntax::Error::kOk || uri.is_tel()) {
         ++stats_.not_found;
-        answer(request, flow, 404, {}, response_buffer_.get(), respond);
+        answer(request, flow, 404, {}, config_.branch_secret, response_buffer_.get(), respond);
         return;
     }
     const bool served =
@@ -320,7 +314,7 @@ void HomeProxy::start_call(const sip::Message& request, const RequestFlow& flow,
     Call* slot = acquire();
     if (slot == nullptr) {
         ++stats_.overload;
-        answer(request, flow, 503, "Proxy Overloaded", response_buffer_.get(), respond);
+        answer(request, flow, 503, "Proxy Overloaded", config_.branch_secret, response_buffer_.get(), respond);
         return;
     }
     Call& call = *slot;
@@ -331,9 +325,8 @@ void HomeProxy::start_call(const sip::Message& request, const RequestFlow& flow,
     call.kind = request.method() == sip::Method::kInvite ? outbound::RequestKind::kInvite
                                                          : outbound::RequestKind::kNonInvite;
     call.hash = outbound::branch_hash(call.request, config_.branch_secret);
-    write_hex(call.hash >> 32, 8, call.to_tag.data() + 2);
-    call.to_tag[0] = 'f';
-    call.to_tag[1] = 'e';
+    const outbound::ToTag tag = outbound::response_to_tag(call.request, config_.branch_secret);
+    std::copy(tag.bytes.begin(), tag.bytes.end(), call.to_tag.begin());
     call.record_route.assign(flow.record_route_value);
     call.route_values_removed = flow.route_values_removed;
     call.caller_token.assign(flow.flow_token);

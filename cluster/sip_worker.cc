@@ -8,6 +8,7 @@
 #include "cluster/node_limits.h"
 #include "core/base/assert.h"
 #include "core/outbound/edge.h"
+#include "core/outbound/proxy_request.h"
 #include "core/sip/framing.h"
 #include "core/sip/response.h"
 #include "core/stun/message.h"
@@ -742,7 +743,8 @@ void SipWorker::respond(const Source& source, const sip::Message& request, uint1
                         std::string_view reason, std::span<const std::string_view> extra) {
     const outbound::ViaReceived received = outbound::via_received_of(request, source.remote);
     sip::Writer out(response_buffer_.get(), kLocalResponseSizeMax);
-    const sip::ResponseSpec spec{.status_code = status, .reason = reason, .to_tag = "fe",
+    const outbound::ToTag tag = outbound::response_to_tag(request, context_.proxy.branch_secret);
+    const sip::ResponseSpec spec{.status_code = status, .reason = reason, .to_tag = tag.view(),
                                  .extra_headers = extra, .top_via = received.edit()};
     if (sip::build_response(request, spec, out) != sip::BuildError::kOk) {
         return;  // ACK, or no room: nothing to send
@@ -827,7 +829,8 @@ void SipWorker::answer_gone_request(std::string_view request_bytes, Time now) {
     }
     stats_.route_flow_gone.add();
     sip::Writer writer(response_buffer_.get(), kLocalResponseSizeMax);
-    const sip::ResponseSpec spec{.status_code = 430, .to_tag = "fe430"};
+    const outbound::ToTag tag = outbound::response_to_tag(request, context_.proxy.branch_secret);
+    const sip::ResponseSpec spec{.status_code = 430, .to_tag = tag.view()};
     if (sip::build_response(request, spec, writer) != sip::BuildError::kOk) {
         return;  // an ACK: nobody waits for it
     }

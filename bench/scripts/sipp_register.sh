@@ -40,6 +40,8 @@
 #     server_us_per_reg_fe_over_kam=... reg_per_cpu_s_fe_over_kam=...
 # Knobs: RATES_UDP, RATES_TCP (or RATES for both), SECS [5], REFRESH_UDP [1],
 # REFRESH_TCP [0], CONNS_PER_ADDR [10000], FE_WORKERS [2], P99_MAX_MS [50],
+# SERVERS ["flowedge kamailio"]: e.g. SERVERS=flowedge FE_WORKERS=1 for the
+# single-flow scaling figure (the same rates with 1 and with 2 workers),
 # SIPP_PORT_BASE [17000]; logs and sipp's files in $FE_BUILD/logs/sipp-register-*.
 source "$(dirname "$0")/common.sh"
 source "$(dirname "$0")/sipp_common.sh"
@@ -55,6 +57,7 @@ CONNS_PER_ADDR="${CONNS_PER_ADDR:-10000}"
 # lingering transactions) weighs on the next: 5 s steps suffice.
 SECS="${SECS:-5}"
 FE_WORKERS="${FE_WORKERS:-2}"
+SERVERS="${SERVERS:-flowedge kamailio}"
 STAMP=$(date +%H%M%S)
 
 # step SERVER TRANSPORT RATE TRY N: one run of $SECS s against a fresh
@@ -147,7 +150,7 @@ for transport in $TRANSPORTS; do
 	kam_ok=1
 	for rate in $rates; do
 		n=$((n + 1))
-		for server in flowedge kamailio; do
+		for server in $SERVERS; do
 			[ -z "${done_[$server]:-}" ] || continue
 			try=1
 			while :; do
@@ -175,9 +178,13 @@ for transport in $TRANSPORTS; do
 			*) done_[$server]=1 ;;
 			esac
 		done
-		[ -n "${done_[flowedge]:-}" ] && [ -n "${done_[kamailio]:-}" ] && break
+		all_done=1
+		for server in $SERVERS; do
+			[ -n "${done_[$server]:-}" ] || all_done=0
+		done
+		[ "$all_done" = 1 ] && break
 	done
-	for server in flowedge kamailio; do
+	for server in $SERVERS; do
 		[ -n "${last[$server]:-}" ] || continue
 		if [ -z "${best[$server]:-}" ]; then
 			result sipp_register transport="$transport" pattern="$pattern" refresh="$refresh" \

@@ -118,6 +118,18 @@ uint64_t branch_hash(const sip::Message& request, const BranchSecret& secret) {
     return chain_hash(secret, h, request.header(sip::HeaderId::kCSeq));
 }
 
+ToTag response_to_tag(const sip::Message& request, const BranchSecret& secret) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    ToTag tag;
+    tag.bytes[0] = 'f';
+    tag.bytes[1] = 'e';
+    const uint64_t h = branch_hash(request, secret);
+    for (size_t i = 0; i < 16; ++i) {
+        tag.bytes[2 + i] = kHex[(h >> (60 - 4 * i)) & 0xf];
+    }
+    return tag;
+}
+
 BranchBuildError add_branch_edits(const sip::Message& request, const BranchRequestSpec& spec,
                                   sip::EditList& edits) {
     if (!request.is_request()) {

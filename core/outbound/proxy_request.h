@@ -58,6 +58,16 @@ struct BranchSecret {
 // a kProxy branch, core/outbound/branch_id.h).
 uint64_t branch_hash(const sip::Message& request, const BranchSecret& secret);
 
+// The To tag of a response this node builds for `request` without keeping
+// state: "fe" + 16 hex digits of branch_hash(). RFC 3261 §19.3 wants at least
+// 32 random bits; a keyed hash is as unpredictable to a peer, and a
+// retransmission of the request gets the same tag (§16.11, §17.2.2).
+struct ToTag {
+    std::array<char, 18> bytes{};
+    std::string_view view() const { return std::string_view(bytes.data(), bytes.size()); }
+};
+ToTag response_to_tag(const sip::Message& request, const BranchSecret& secret);
+
 struct BranchRequestSpec {
     // The target's registered Contact URI (addr-spec): the new Request-URI
     // (OB-AUTH-04, §16.6 step 2).
