@@ -31,6 +31,13 @@ inline constexpr size_t kStoreShardCount = 64;
 // million AORs refreshing hourly expire at.
 inline constexpr uint32_t kExpireAorCountPerCallMax = 256;
 
+// AORs that forget_flow() takes off a flow's list per hold of the flow
+// shard's lock. A trunk's flow may carry 100,000 AORs; copying all their keys
+// under one lock would stall every REGISTER over the other flows of that
+// shard for milliseconds. 64 keys are copied in a few microseconds, and the
+// lock is taken ~1,600 times for such a flow, once per flow close.
+inline constexpr uint32_t kForgetAorCountPerBatchMax = 64;
+
 // Nesting of store calls made from inside a `done` callback on one thread
 // (each level holds one scratch copy of an AOR's bindings). The registrar and
 // proxy never nest; 4 leaves room and turns runaway recursion into an assert.

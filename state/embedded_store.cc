@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
 #include "core/base/assert.h"
 #include "core/base/strings.h"
@@ -134,34 +136,53 @@ StoreStatus EmbeddedStore::check(const RegisterUpdate& update, const AorRecord* 
     return StoreStatus::kOk;
 }
 
-void EmbeddedStore::remove_at(std::string_view aor_key, AorRecord& record, size_t index) {
-    FE_ASSERT(index < record.bindings.size());
-    std::string token = std::move(record.bindings[index].flow_token);
-    record.bindings.erase(record.bindings.begin() + static_cast<std::ptrdiff_t>(index));
-    sync_flow_index(token, aor_key, &record);
+void EmbeddedStore::remove_at(AorNode& aor, size_t index) {
+    std::vector<Binding>& bindings = aor.second.bindings;
+    FE_ASSERT(index < bindings.size());
+    std::string token = std::move(bindings[index].flow_token);
+    bindings.erase(bindings.begin() + static_cast<std::ptrdiff_t>(index));
+    sync_flow_index(token, aor);
 }
 
-void EmbeddedStore::mutate(const RegisterUpdate& update, Time now, AorRecord& record) {
+size_t EmbeddedStore::remove_flow(AorNode& aor, std::string_view flow_token) {
+    std::vector<Binding>& bindings = aor.second.bindings;
+    const auto gone = std::remove_if(bindings.begin(), bindings.end(),
+                                     [&](const Binding& b) { return b.flow_token == flow_token; });
+    const auto removed = static_cast<size_t>(bindings.end() - gone);
+    bindings.erase(gone, bindings.end());
+    if (removed > 0) {
+        sync_flow_index(flow_token, aor);
+    }
+    return removed;
+}
+
+void EmbeddedStore::mutate(const RegisterUpdate& update, Time now, AorNode& aor) {
+    std::vector<Binding>& bindings = aor.second.bindings;
     if (update.remove_all) {
-        while (!record.bindings.empty()) {
-            remove_at(update.aor_key, record, record.bindings.size() - 1);
+        while (!bindings.empty()) {
+            remove_at(aor, bindings.size() - 1);
         }
         return;
     }
+    // Whether a binding came onto update.flow_token. A refresh over the same
+    // flow does not, and then the AOR is listed under it already (the
+    // invariant), so the common REGISTER leaves the flow index alone.
+    bool token_gained = false;
     for (const BindingUpdate& u : update.bindings) {
-        const int found = find_binding(record.bindings, u);
+        const int found = find_binding(bindings, u);
         if (u.action == BindingAction::kRemove) {
             if (found >= 0) {
-                remove_at(update.aor_key, record, static_cast<size_t>(found));
+                remove_at(aor, static_cast<size_t>(found));
             }
             continue;
         }
         if (found < 0) {
-            record.bindings.emplace_back();
-            assign_binding(record.bindings.back(), update, u, now);
+            bindings.emplace_back();
+            assign_binding(bindings.back(), update, u, now);
+            token_gained = true;
             continue;
         }
-        Binding& b = record.bindings[static_cast<size_t>(found)];
+        Binding& b = bindings[static_cast<size_t>(found)];
         if (b.flow_token == update.flow_token) {
             assign_binding(b, update, u, now);  // A refresh over the same flow.
             continue;
@@ -169,20 +190,22 @@ void EmbeddedStore::mutate(const RegisterUpdate& update, Time now, AorRecord& re
         // OB-REG-18: the binding moved to another flow.
         std::string old_token = std::move(b.flow_token);
         assign_binding(b, update, u, now);
-        sync_flow_index(old_token, update.aor_key, &record);
+        token_gained = true;
+        sync_flow_index(old_token, aor);
     }
-    sync_flow_index(update.flow_token, update.aor_key, &record);
+    if (token_gained) {
+        sync_flow_index(update.flow_token, aor);
+    }
 }
 
-void EmbeddedStore::sync_flow_index(std::string_view flow_token, std::string_view aor_key,
-                                    const AorRecord* record) {
+void EmbeddedStore::sync_flow_index(std::string_view flow_token, const AorNode& aor) {
     if (flow_token.empty()) {
         return;
     }
-    bool used = false;
-    for (size_t i = 0; record != nullptr && i < record->bindings.size() && !used; ++i) {
-        used = record->bindings[i].flow_token == flow_token;
-    }
+    // Bounded by binding_count_per_aor_max, not by the AORs on the flow.
+    const std::vector<Binding>& bindings = aor.second.bindings;
+    const bool used = std::any_of(bindings.begin(), bindings.end(),
+                                  [&](const Binding& b) { return b.flow_token == flow_token; });
     FlowShard& shard = flow_shard(flow_token);
     absl::MutexLock lock(&shard.mu);
     auto it = shard.aors_by_token.find(to_absl(flow_token));
@@ -190,27 +213,23 @@ void EmbeddedStore::sync_flow_index(std::string_view flow_token, std::string_vie
         if (it == shard.aors_by_token.end()) {
             it = shard.aors_by_token.try_emplace(std::string(flow_token)).first;
         }
-        auto& aors = it->second;
-        if (std::find(aors.begin(), aors.end(), aor_key) == aors.end()) {
-            aors.emplace_back(aor_key);
-        }
+        (void)it->second.insert(&aor);  // False: listed already.
         return;
     }
     if (it == shard.aors_by_token.end()) {
         return;
     }
-    auto& aors = it->second;
-    aors.erase(std::remove(aors.begin(), aors.end(), aor_key), aors.end());
-    if (aors.empty()) {
+    (void)it->second.erase(&aor);  // False: a forget_flow took it off already.
+    if (it->second.empty()) {
         shard.aors_by_token.erase(it);
     }
 }
 
-size_t EmbeddedStore::purge_expired(std::string_view aor_key, AorRecord& record, Time now) {
+size_t EmbeddedStore::purge_expired(AorNode& aor, Time now) {
     size_t removed = 0;
-    for (size_t i = record.bindings.size(); i-- > 0;) {
-        if (expired(record.bindings[i], now)) {
-            remove_at(aor_key, record, i);
+    for (size_t i = aor.second.bindings.size(); i-- > 0;) {
+        if (expired(aor.second.bindings[i], now)) {
+            remove_at(aor, i);
             ++removed;
         }
     }
@@ -268,7 +287,7 @@ void EmbeddedStore::apply(const RegisterUpdate& update, Time now, Done done) {
         auto it = shard.aors.find(to_absl(update.aor_key));
         AorRecord* record = it == shard.aors.end() ? nullptr : &it->second;
         if (record != nullptr) {
-            purge_expired(update.aor_key, *record, now);
+            purge_expired(*it, now);
             if (record->bindings.empty()) {
                 shard.aors.erase(it);
                 record = nullptr;
@@ -284,7 +303,7 @@ void EmbeddedStore::apply(const RegisterUpdate& update, Time now, Done done) {
             record = &it->second;
         }
         if (status == StoreStatus::kOk && record != nullptr) {
-            mutate(update, now, *record);
+            mutate(update, now, *it);
             if (record->bindings.empty()) {
                 shard.aors.erase(it);  // Its heap entry goes stale.
                 record = nullptr;
@@ -313,34 +332,47 @@ void EmbeddedStore::forget_flow(std::string_view flow_token, Time now) {
     if (flow_token.empty()) {
         return;
     }
-    absl::InlinedVector<std::string, 1> aors;
-    {
-        FlowShard& shard = flow_shard(flow_token);
-        absl::MutexLock lock(&shard.mu);
-        auto it = shard.aors_by_token.find(to_absl(flow_token));
-        if (it == shard.aors_by_token.end()) {
-            return;
-        }
-        aors = std::move(it->second);
-        shard.aors_by_token.erase(it);
-    }
-    // Between the erase above and the loop below an apply() may list an AOR
-    // under the token again; removing its bindings here re-syncs the index.
-    for (const std::string& aor_key : aors) {
-        AorShard& shard = aor_shard(aor_key);
-        absl::MutexLock lock(&shard.mu);
-        auto it = shard.aors.find(to_absl(aor_key));
-        if (it == shard.aors.end()) {
-            continue;
-        }
-        AorRecord& record = it->second;
-        for (size_t i = record.bindings.size(); i-- > 0;) {
-            if (record.bindings[i].flow_token == flow_token) {
-                remove_at(aor_key, record, i);
+    FlowShard& flows = flow_shard(flow_token);
+    // Each round takes a batch of AORs off the token's list (copying their
+    // keys: once off the list a node may be erased by another thread) and
+    // then removes their bindings over the token. An apply() racing with us
+    // may list an AOR under the token again; later rounds pick it up. The
+    // round limit (twice the AORs listed at the start, plus a batch) keeps a
+    // stream of REGISTERs over a dying flow from holding us here forever.
+    absl::InlinedVector<std::string, kForgetAorCountPerBatchMax> batch;
+    size_t budget = 0;
+    bool first = true;
+    while (first || budget > 0) {
+        batch.clear();
+        {
+            absl::MutexLock lock(&flows.mu);
+            auto it = flows.aors_by_token.find(to_absl(flow_token));
+            if (it == flows.aors_by_token.end()) {
+                return;
+            }
+            if (first) {
+                budget = 2 * it->second.size() + kForgetAorCountPerBatchMax;
+                first = false;
+            }
+            const size_t want = std::min<size_t>(budget, kForgetAorCountPerBatchMax);
+            (void)it->second.drain(want,
+                                   [&](const AorNode* aor) { batch.emplace_back(aor->first); });
+            if (it->second.empty()) {
+                flows.aors_by_token.erase(it);
             }
         }
-        if (record.bindings.empty()) {
-            shard.aors.erase(it);
+        budget -= std::min(budget, batch.size());
+        for (const std::string& aor_key : batch) {
+            AorShard& shard = aor_shard(aor_key);
+            absl::MutexLock lock(&shard.mu);
+            auto it = shard.aors.find(to_absl(aor_key));
+            if (it == shard.aors.end()) {
+                continue;
+            }
+            (void)remove_flow(*it, flow_token);
+            if (it->second.bindings.empty()) {
+                shard.aors.erase(it);  // Its heap entry goes stale.
+            }
         }
     }
 }
@@ -361,7 +393,7 @@ size_t EmbeddedStore::expire(Time now) {
             if (it == shard.aors.end() || it->second.scheduled_at != entry.at) {
                 continue;  // Stale: the AOR is gone or was rescheduled earlier.
             }
-            removed += purge_expired(entry.aor_key, it->second, now);
+            removed += purge_expired(*it, now);
             if (it->second.bindings.empty()) {
                 shard.aors.erase(it);
             } else {
@@ -388,6 +420,58 @@ size_t EmbeddedStore::flow_aor_count_for_test(std::string_view flow_token) const
     absl::ReaderMutexLock lock(&shard.mu);
     auto it = shard.aors_by_token.find(to_absl(flow_token));
     return it == shard.aors_by_token.end() ? 0 : it->second.size();
+}
+
+std::vector<std::string> EmbeddedStore::flow_aor_keys_for_test(std::string_view flow_token) const {
+    std::vector<std::string> keys;
+    const FlowShard& shard = flow_shard(flow_token);
+    absl::ReaderMutexLock lock(&shard.mu);
+    auto it = shard.aors_by_token.find(to_absl(flow_token));
+    if (it != shard.aors_by_token.end()) {
+        it->second.for_each([&](const AorNode* aor) { keys.push_back(aor->first); });
+    }
+    std::sort(keys.begin(), keys.end());
+    return keys;
+}
+
+bool EmbeddedStore::flow_index_consistent_for_test() const {
+    // Every (AOR, token) pair of a stored binding is listed ...
+    size_t pair_count = 0;
+    for (const AorShard& shard : aor_shards_) {
+        absl::ReaderMutexLock lock(&shard.mu);
+        for (const AorNode& aor : shard.aors) {
+            if (aor.second.bindings.empty()) {
+                return false;  // An empty AOR must have been erased.
+            }
+            absl::flat_hash_set<absl::string_view> tokens;
+            for (const Binding& b : aor.second.bindings) {
+                if (!b.flow_token.empty()) {
+                    tokens.insert(to_absl(b.flow_token));
+                }
+            }
+            for (absl::string_view token : tokens) {
+                const FlowShard& flows = flow_shard(std::string_view(token.data(), token.size()));
+                absl::ReaderMutexLock flow_lock(&flows.mu);
+                auto it = flows.aors_by_token.find(token);
+                if (it == flows.aors_by_token.end() || !it->second.contains(&aor)) {
+                    return false;
+                }
+            }
+            pair_count += tokens.size();
+        }
+    }
+    // ... and nothing else is: no empty list, and as many entries as pairs.
+    size_t listed_count = 0;
+    for (const FlowShard& flows : flow_shards_) {
+        absl::ReaderMutexLock lock(&flows.mu);
+        for (const auto& [token, aors] : flows.aors_by_token) {
+            if (aors.empty()) {
+                return false;
+            }
+            listed_count += aors.size();
+        }
+    }
+    return listed_count == pair_count;
 }
 
 size_t EmbeddedStore::expiry_entry_count_for_test() const {

@@ -38,6 +38,10 @@ struct RedisStore::Pending {
     std::vector<const char*> argv;
     std::vector<size_t> argv_sizes;
     bool use_eval = false;
+    // kForget: scripts it may still send after this one. Set from the first
+    // answer; bounds a forget that REGISTERs over the dying flow keep feeding.
+    uint32_t forget_batches_left = 0;
+    bool forget_answered = false;
 
     void clear() {
         args.clear();
@@ -63,6 +67,7 @@ RedisStore::RedisStore(RedisStoreConfig config, FdPoller& poller, time::TimerWhe
       events_(poller, &RedisStore::on_poll_refused, this),
       reconnect_delay_(config_.reconnect_delay_min) {
     FE_ASSERT(config_.pending_count_max >= 1);
+    FE_ASSERT(config_.forget_aor_count_per_script_max >= 1);
     FE_ASSERT(config_.binding_count_per_aor_max >= 1);
     FE_ASSERT(config_.reconnect_delay_min > Duration::zero());
     FE_ASSERT(config_.reconnect_delay_max >= config_.reconnect_delay_min);
@@ -319,6 +324,9 @@ void RedisStore::finish(Pending& pending, const redisReply* reply) {
         reply = nullptr;
     }
     if (pending.kind == Kind::kForget) {
+        if (continue_forget(pending, reply)) {
+            return;
+        }
         release(pending);
         return;
     }
@@ -354,6 +362,42 @@ void RedisStore::finish(Pending& pending, const redisReply* reply) {
         pending.done(status, AorView{pending.aor_key, {}});
     }
     release(pending);
+}
+
+// After a forget script's answer: sends the next batch while the token's set
+// has AORs left (and the batch budget allows). True when it sent one.
+bool RedisStore::continue_forget(Pending& pending, const redisReply* reply) {
+    if (reply == nullptr) {
+        if (pending.forget_answered) {
+            stats_.forgets_incomplete.add();  // Lost between two batches.
+        }
+        return false;
+    }
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[1]->type != REDIS_REPLY_INTEGER) {
+        stats_.error_replies.add();  // A reply of the wrong shape.
+        return false;
+    }
+    const long long left = reply->element[1]->integer;
+    if (left <= 0) {
+        return false;
+    }
+    if (!pending.forget_answered) {
+        // Twice the batches the set needs now, plus one: REGISTERs racing
+        // over the dying flow may add AORs, but cannot keep us going forever.
+        const uint64_t batch = config_.forget_aor_count_per_script_max;
+        const uint64_t needed = (static_cast<uint64_t>(left) + batch - 1) / batch;
+        pending.forget_batches_left =
+            static_cast<uint32_t>(std::min<uint64_t>(2 * needed + 1, UINT32_MAX));
+        pending.forget_answered = true;
+    }
+    if (pending.forget_batches_left == 0 || context_ == nullptr || !send(pending)) {
+        stats_.forgets_incomplete.add();
+        return false;
+    }
+    --pending.forget_batches_left;
+    stats_.forget_batches.add();
+    return true;
 }
 
 // Decodes the records into scratch_, drops expired ones, orders them by
@@ -477,10 +521,14 @@ void RedisStore::forget_flow(std::string_view flow_token, Time now) {
     Pending& p = *pending;
     p.now = now;
     p.aor_key.clear();
+    p.forget_batches_left = 0;
+    p.forget_answered = false;
     p.arg("1");
     p.arg_with([&](std::string& out) { append_token_key(out, config_.key_prefix, flow_token); });
     p.arg(config_.key_prefix);
     p.arg(flow_token);
+    p.arg_with(
+        [&](std::string& out) { append_decimal(out, config_.forget_aor_count_per_script_max); });
     if (!send(p)) {
         release(p);
         stats_.forgets_dropped.add();

@@ -41,6 +41,14 @@
 // forget_flow while Redis is unavailable is dropped and counted; the
 // bindings then expire, or the proxy learns from the edge's 430 (OB-430-02).
 //
+// forget_flow of a flow that carries many AORs (a trunk) runs as several
+// scripts of at most forget_aor_count_per_script_max AORs each, sent one
+// after another, so Redis (which runs one script at a time for every node)
+// is never held for long. Commands issued meanwhile run between two batches
+// and may still see bindings of the forgotten flow (the edge then answers
+// 430, OB-430-02). If the connection drops between batches, the rest is
+// counted in forgets_incomplete and left to expiry.
+//
 // Lifetime: destroy the store on its worker's thread before the worker (and
 // not from inside a `done`); pending calls are answered kUnavailable then.
 #pragma once
@@ -75,6 +83,7 @@ struct RedisStoreConfig {
     Duration wall_clock_offset{};
     uint32_t binding_count_per_aor_max = kBindingCountPerAorMax;
     uint32_t pending_count_max = kRedisPendingCountMax;
+    uint32_t forget_aor_count_per_script_max = kRedisForgetAorCountPerScriptMax;
     Duration connect_timeout = kRedisConnectTimeout;
     Duration command_timeout = kRedisCommandTimeout;
     Duration reconnect_delay_min = kRedisReconnectDelayMin;
@@ -106,6 +115,8 @@ struct RedisStoreStats {
     RedisCounter error_replies;       // Redis answered an error (READONLY, OOM, LOADING, ...)
     RedisCounter bad_records;         // stored records that failed to decode: skipped
     RedisCounter forgets_dropped;     // forget_flow not sent (no connection or full)
+    RedisCounter forget_batches;      // forget scripts sent after a forget_flow's first
+    RedisCounter forgets_incomplete;  // forget_flow stopped with AORs left (connection lost)
 };
 
 class RedisStore final : public BindingStore {
@@ -157,6 +168,7 @@ private:
     bool send(Pending& pending);
     static void on_reply(redisAsyncContext* context, void* reply, void* privdata);
     void finish(Pending& pending, const redisReply* reply);
+    bool continue_forget(Pending& pending, const redisReply* reply);
     void release(Pending& pending);
     void arm_command_timer();
     void deliver_bindings(Pending& pending, const redisReply* const* records, size_t count);

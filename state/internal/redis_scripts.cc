@@ -8,6 +8,12 @@
 // token T's set whenever one of its bindings has flow T" holds after every
 // script, as the embedded store's invariant does.
 //
+// Cost: the apply script reads one AOR (at most its binding limit of
+// records) and adds or removes that AOR in a token set, O(1) whatever the
+// token carries (Redis 7 keeps a set of strings as a hash table; 7.2 and
+// later as a listpack scanned linearly up to 128 members, then a hash table).
+// The forget script visits at most its batch of AORs per run.
+//
 // Redis Cluster: the apply script declares only the AOR hash; it also writes
 // the token sets of the new flow and of flows its bindings left, and the
 // forget script writes the AOR hashes its set lists. Those keys are in other
@@ -140,9 +146,8 @@ constexpr std::string_view kApplySource =
 
 constexpr std::string_view kForgetSource =
     FE_LUA_RECORD_HELPERS
-    "local prefix, token = ARGV[1], ARGV[2]\n"
-    "local aors = redis.call('SMEMBERS', KEYS[1])\n"
-    "redis.call('DEL', KEYS[1])\n"
+    "local prefix, token, batch = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
+    "local aors = redis.call('SPOP', KEYS[1], batch)\n"
     "local removed = 0\n"
     "for _, aor in ipairs(aors) do\n"
     "  local key = prefix .. ':{' .. aor .. '}:b'\n"
@@ -162,7 +167,7 @@ constexpr std::string_view kForgetSource =
     "  elseif gone > 0 then redis.call('PEXPIREAT', key, maxexp) end\n"
     "  removed = removed + gone\n"
     "end\n"
-    "return removed\n";
+    "return {removed, redis.call('SCARD', KEYS[1])}\n";
 
 #undef FE_LUA_RECORD_HELPERS
 

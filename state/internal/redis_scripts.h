@@ -28,9 +28,12 @@ struct RedisScript {
 // seq) are the AOR's bindings after the change, only with "ok".
 const RedisScript& apply_script();
 
-// forget_flow. KEYS[1]: the token's AOR set. ARGV: prefix, flow token.
-// Removes every binding over the token in every AOR the set lists, deletes
-// the set, and returns how many bindings it removed.
+// forget_flow, one batch. KEYS[1]: the token's AOR set. ARGV: prefix, flow
+// token, batch size. Pops up to `batch size` AORs off the set (SPOP, so
+// Redis >= 5, which replicates a script's effects) and removes their
+// bindings over the token; Redis deletes the set with its last member.
+// Returns {bindings removed, AORs left in the set}: the store runs it again
+// while AORs are left, so no single script holds Redis for long.
 const RedisScript& forget_script();
 
 }  // namespace fe::state::internal

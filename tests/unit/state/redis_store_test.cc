@@ -669,6 +669,44 @@ TEST_F(RedisStoreTest, ForgetFlowFromOneNodeRemovesAnotherNodesBindings) {
     EXPECT_EQ(inspector_->integer({"EXISTS", "fe:{tok:FLOW}:a"}), 0);
 }
 
+// A flow carrying a trunk's AORs is forgotten in batches of
+// forget_aor_count_per_script_max AORs, one script each, so Redis is never
+// held for the whole flow; every binding over it goes, nothing else does.
+TEST_F(RedisStoreTest, ForgetFlowOfATrunkRunsInBoundedBatches) {
+    RedisStoreConfig c = config();
+    c.forget_aor_count_per_script_max = 16;
+    auto store = make_store(c);
+    constexpr size_t kAors = 200;
+    std::vector<std::string> aors;
+    for (size_t i = 0; i < kAors; ++i) {
+        aors.push_back("sip:user" + std::to_string(i) + "@example.com");
+        ASSERT_EQ(apply(*store, aors.back(), {outbound_update(kInstance, 1, "sip:a@1")}, "c", 1,
+                        "TRUNK", kT0).status, StoreStatus::kOk);
+        if (i % 4 == 0) {
+            ASSERT_EQ(apply(*store, aors.back(), {outbound_update(kInstance, 2, "sip:a@2")}, "c",
+                            2, "OWN", kT0).status, StoreStatus::kOk);
+        }
+    }
+    ASSERT_EQ(token_aor_count("TRUNK"), static_cast<long long>(kAors));
+    store->forget_flow("TRUNK", kT0);
+    ASSERT_TRUE(loop_.run_until([&] { return store->pending_count() == 0; }));
+    // 200 AORs in batches of 16: one script, then 12 more.
+    EXPECT_EQ(store->stats().forget_batches.get(), 12u);
+    EXPECT_EQ(store->stats().forgets_incomplete.get(), 0u);
+    EXPECT_EQ(inspector_->integer({"EXISTS", "fe:{tok:TRUNK}:a"}), 0);
+    EXPECT_EQ(token_aor_count("OWN"), static_cast<long long>(kAors / 4));
+    for (size_t i = 0; i < kAors; ++i) {
+        const auto left = lookup(*store, aors[i], kT0);
+        if (i % 4 == 0) {
+            ASSERT_EQ(left.size(), 1u) << aors[i];
+            EXPECT_EQ(left[0].flow_token, "OWN");
+        } else {
+            EXPECT_TRUE(left.empty()) << aors[i];
+            EXPECT_EQ(binding_count(aors[i]), 0) << aors[i];
+        }
+    }
+}
+
 // The layout drawn in state/internal/redis_codec.h, read back from Redis.
 TEST_F(RedisStoreTest, KeyAndRecordLayoutOnTheWire) {
     const RedisStoreConfig c = config();
