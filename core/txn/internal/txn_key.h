@@ -25,6 +25,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include "core/base/assert.h"
@@ -45,21 +46,26 @@ inline constexpr std::string_view kCancel = "CANCEL";
 // A composed key on the stack; parts must have passed check_*() first.
 class KeyBuilder {
 public:
-    void put_tag(char tag) { put_byte(tag); }
+    void put_tag(char tag) {
+        reserve(1);
+        bytes_[size_++] = tag;
+    }
     void put_sized_lower(std::string_view part);
     void put_raw(std::string_view part);
     std::string_view view() const { return std::string_view(bytes_.data(), size_); }
 
 private:
-    void put_byte(char c) {
-        FE_ASSERT(size_ < bytes_.size());  // parts were checked against their limits
-        bytes_[size_] = c;
-        ++size_;
+    // One check per part, not per byte: every lookup composes a key.
+    void reserve(size_t size) {
+        FE_ASSERT(size <= bytes_.size() - size_);  // parts were checked against their limits
     }
 
     std::array<char, kComposedKeySizeMax> bytes_;
     size_t size_ = 0;
 };
+
+// ascii_lower() of each of the eight bytes of `word` (any byte order).
+uint64_t ascii_lower_8(uint64_t word);
 
 // kOk, or why the key cannot name an RFC 3261 transaction.
 TxnTableError check_client(const ClientKey& key);
