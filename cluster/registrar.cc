@@ -35,6 +35,9 @@ struct Registrar::Pending {
     txn::ServerKey key;
     // Set while in_flight_ holds the key (absorbing retransmissions).
     std::optional<txn::TxnId> in_flight_id;
+    // From the store request until the response: tells handle_register()
+    // whether the store answered inside apply().
+    bool waiting = false;
 };
 
 namespace {
@@ -190,12 +193,6 @@ void Registrar::handle_register(const sip::Message& request, const RegisterFlow&
         p->keyed = true;
         p->key = txn::ServerKey{rebase(key.branch, from, to), rebase(key.sent_by, from, to),
                                 rebase(key.method, from, to)};
-        // Fails only for a key no transaction can have (no magic cookie, a
-        // part over its limit): its copies are then each handled as new.
-        const txn::TxnInsertResult tracked = in_flight_.insert_server(p->key);
-        if (tracked.error == txn::TxnTableError::kOk) {
-            p->in_flight_id = tracked.id;
-        }
     }
     p->via = outbound::via_received_of(p->request, flow.source);
     const outbound::RegisterInput in{.first_hop = flow.first_hop,
@@ -232,12 +229,27 @@ void Registrar::handle_register(const sip::Message& request, const RegisterFlow&
                                        .node_id = config_.node_id,
                                        .bindings = {p->updates, d.update_count}};
     ++in_flight_count_;
-    // The callback owns the Pending: a store that answers later keeps it alive.
+    // The callback owns the Pending: a store that answers later keeps it
+    // alive; one that answered inline has put it back in free_. Either way
+    // `waiting` can be read after apply().
+    Pending* const raw = p.get();
+    raw->waiting = true;
     store_.apply(update, now,
                  [this, pending = std::move(p)](state::StoreStatus status,
                                                 const state::AorView& aor) mutable {
                      on_applied(std::move(pending), status, aor);
                  });
+    if (raw->waiting && raw->keyed) {
+        // The store answers later (Redis): copies that arrive meanwhile are
+        // absorbed. An inline answer (the embedded store) needs no index:
+        // nothing can arrive during apply(). Fails only for a key no
+        // transaction can have (no magic cookie, a part over its limit):
+        // its copies are then each handled as new.
+        const txn::TxnInsertResult tracked = in_flight_.insert_server(raw->key);
+        if (tracked.error == txn::TxnTableError::kOk) {
+            raw->in_flight_id = tracked.id;
+        }
+    }
 }
 
 void Registrar::on_applied(std::unique_ptr<Pending> pending, state::StoreStatus status,
@@ -278,6 +290,7 @@ void Registrar::respond_and_release(std::unique_ptr<Pending> pending,
         const sip::BuildError fallback = sip::build_response(pending->request, spec, out);
         FE_ASSERT(fallback == sip::BuildError::kOk);
     }
+    pending->waiting = false;
     if (pending->in_flight_id) {
         const bool erased = in_flight_.erase(*pending->in_flight_id);
         FE_ASSERT(erased);

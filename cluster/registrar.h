@@ -113,9 +113,10 @@ private:
     std::vector<char> response_buffer_;
     // Timer J over UDP.
     const Duration timer_j_;
-    // UDP REGISTERs waiting on the store, by their §17.2.3 key: a
-    // retransmission that matches is absorbed. Each entry's Pending holds
-    // its id and erases it when it answers.
+    // UDP REGISTERs waiting on a store that answers later (Redis), by their
+    // §17.2.3 key: a retransmission that matches is absorbed. Each entry's
+    // Pending holds its id and erases it when it answers. An inline answer
+    // (the embedded store) is never entered: nothing arrives meanwhile.
     txn::TxnTable in_flight_;
     // UDP REGISTERs answered within Timer J: a retransmission gets the same
     // response.
