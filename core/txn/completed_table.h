@@ -18,7 +18,9 @@
 //   ... a new request: handle it; once its final response went out over UDP:
 //   (void)completed.insert({.key = key, .kind = fe::txn::CompletedKind::kNonInviteCompleted,
 //                           .response = final_bytes,
-//                           .expires_at = now + fe::txn::timer_j(timers, kUnreliable)}, now);
+//                           .expires_at = now + fe::txn::timer_j(
+//                               timers, fe::txn::Reliability::kUnreliable)},
+//                          now);
 //
 // Only unreliable transports need entries: over TCP and TLS Timer J, Timer L's
 // absorbing and Timer I are zero (the transport does not duplicate), so an
@@ -49,8 +51,9 @@
 // proxied MESSAGE's 200 ~300-400 B; none for the INVITE kinds), rounded up
 // to 8 bytes. The index is an open-addressing set of 8-byte pointers to the
 // records (absl flat_hash_set: one control byte each, load 7/16 to 7/8):
-// 10-21 B an entry. So ~90 B an entry plus its response (~680 B for that
-// REGISTER); bench/completed_table_benchmark.cc measures it. Blocks of
+// 10-21 B an entry. So ~100 B an entry plus its response (~680 B for that
+// REGISTER); bench/completed_table_benchmark.cc measures it (a 530 B 200
+// with a 35-byte branch: 624 B of record, 14-18 B of index). Blocks of
 // kCompletedBlockSize are allocated when the table first needs them and
 // recycled through a free list after that, so a warm table does not
 // allocate; it pins what its busiest Timer J window needed, within
