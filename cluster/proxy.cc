@@ -52,6 +52,22 @@ std::string_view upstream_key(const sip::Message& request, std::span<char> out) 
 
 bool is_2xx(uint16_t status) { return status >= 200 && status < 300; }
 
+// The §17.2.3 key of a request (views into it) for the completed table;
+// false when its top Via does not parse (the table refuses keys without the
+// magic cookie itself).
+bool server_key_of(const sip::Message& request, txn::ServerKey& key) {
+    const sip::ListRange vias = request.list(sip::HeaderId::kVia);
+    if (vias.empty()) {
+        return false;
+    }
+    syntax::Via via;
+    if (syntax::parse_via(*vias.begin(), via) != syntax::Error::kOk) {
+        return false;
+    }
+    key = txn::ServerKey{via.branch, via.sent_by, request.method_text()};
+    return true;
+}
+
 }  // namespace
 
 // A proxied request awaiting a final answer, a store answer, or its upstream
@@ -104,6 +120,12 @@ struct HomeProxy::Call {
     // CANCELled before the store answered: nothing gets forked.
     bool cancelled_early = false;
     outbound::RequestKind kind = outbound::RequestKind::kNonInvite;
+    // How the request came: only an unreliable transport retransmits, so
+    // only then is a finished transaction kept in completed_.
+    txn::Reliability upstream_reliability = txn::Reliability::kReliable;
+    // Set when a 2xx to an INVITE went upstream over UDP: the end of RFC
+    // 6026's Accepted state (Timer L), which outlives the RFC 3261 machine.
+    std::optional<Time> accepted_until;
 
     // The received request, copied, and parsed over the copy.
     std::string request_bytes;
@@ -149,6 +171,7 @@ HomeProxy::HomeProxy(state::BindingStore& store, ProxySender& sender, time::Time
       sender_(sender),
       wheel_(wheel),
       config_(std::move(config)),
+      completed_(config_.completed),
       arena_(std::make_unique<sip::EditArena>()),
       response_buffer_(std::make_unique<char[]>(kProxyResponseSizeMax)) {
     FE_ASSERT(txn::timer_config_is_valid(config_.proxy.timers));
@@ -190,6 +213,10 @@ void HomeProxy::handle_request(const sip::Message& request, const RequestFlow& f
     if (handle_retransmission(request, now)) {
         return;
     }
+    if (txn::reliability_of(flow.transport) == txn::Reliability::kUnreliable &&
+        answer_from_completed(request, now, respond)) {
+        return;
+    }
     start_call(request, flow, now, respond);
 }
 
@@ -220,11 +247,29 @@ HomeProxy::Call* HomeProxy::call_for_upstream_key(const sip::Message& request) c
 
 bool HomeProxy::matches_ack(const sip::Message& ack) const {
     const Call* call = call_for_upstream_key(ack);
-    return call != nullptr && call->kind == outbound::RequestKind::kInvite;
+    if (call != nullptr) {
+        return call->kind == outbound::RequestKind::kInvite;
+    }
+    // The ACK of a non-2xx whose call was released (Confirmed). The edge
+    // asks without a time: the wheel's is at most a loop turn old.
+    txn::ServerKey key;
+    return server_key_of(ack, key) &&
+           completed_.match(key, wheel_.processed_until()).verdict ==
+               txn::CompletedVerdict::kAbsorb;
 }
 
 void HomeProxy::handle_ack(const sip::Message& ack, Time now) {
     Call* found = call_for_upstream_key(ack);
+    if (found == nullptr) {
+        txn::ServerKey key;
+        if (server_key_of(ack, key) &&
+            completed_.match(key, now).verdict == txn::CompletedVerdict::kAbsorb) {
+            // An ACK retransmission for a released call, in Confirmed.
+            ++stats_.acks_absorbed;
+            ++stats_.completed_absorbed;
+            return;
+        }
+    }
     if (found == nullptr || found->kind != outbound::RequestKind::kInvite) {
         // An ACK for a 2xx follows the dialog's route set (end to end); the
         // edge routes it and hands us only those our transaction matched.
@@ -236,13 +281,21 @@ void HomeProxy::handle_ack(const sip::Message& ack, Time now) {
     if (!call.upstream_done) {
         run_server(call, call.server_invite->on_ack(now));
     }
-    settle(call);
+    settle(call, now);
 }
 
 void HomeProxy::handle_cancel(const sip::Message& cancel, const RequestFlow& flow, Time now,
                               Respond& respond) {
     Call* found = call_for_upstream_key(cancel);
     if (found == nullptr) {
+        txn::ServerKey key;
+        if (server_key_of(cancel, key) && completed_.has_invite_for_cancel(key, now)) {
+            // §9.2: the INVITE's transaction exists and has its final
+            // response: the CANCEL gets 200 and has no effect.
+            ++stats_.cancels_matched;
+            answer(cancel, flow, 200, {}, response_buffer_.get(), respond);
+            return;
+        }
         ++stats_.cancels_unmatched;
         answer(cancel, flow, 481, {}, config_.branch_secret, response_buffer_.get(), respond);
         return;
@@ -263,7 +316,7 @@ void HomeProxy::handle_cancel(const sip::Message& cancel, const RequestFlow& flo
     } else if (!call.proxy_done) {
         run(call, call.proxy->on_cancel_from_upstream(now), nullptr, now);
     }
-    settle(call);
+    settle(call, now);
 }
 
 bool HomeProxy::handle_retransmission(const sip::Message& request, Time now) {
@@ -281,8 +334,33 @@ bool HomeProxy::handle_retransmission(const sip::Message& request, Time now) {
                              ? call.server_invite->on_request_retransmission(now)
                              : call.server_non_invite->on_request_retransmission(now));
     }
-    settle(call);
+    settle(call, now);
     return true;
+}
+
+// A request whose call was released: its transaction's final again, or
+// nothing (an INVITE after its final), never a second fork.
+bool HomeProxy::answer_from_completed(const sip::Message& request, Time now,
+                                      Respond& respond) {
+    txn::ServerKey key;
+    if (!server_key_of(request, key)) {
+        return false;
+    }
+    const txn::CompletedMatch done = completed_.match(key, now);
+    switch (done.verdict) {
+        case txn::CompletedVerdict::kNone:
+            return false;
+        case txn::CompletedVerdict::kResend:
+            ++stats_.completed_resent;
+            if (respond) {
+                respond(done.response);
+            }
+            return true;
+        case txn::CompletedVerdict::kAbsorb:
+            ++stats_.completed_absorbed;
+            return true;
+    }
+    return false;
 }
 
 void HomeProxy::start_call(const sip::Message& request, const RequestFlow& flow, Time now,
@@ -334,13 +412,17 @@ void HomeProxy::start_call(const sip::Message& request, const RequestFlow& flow,
     call.respond = std::move(respond);
     std::array<char, kUpstreamKeySizeMax> upstream_buf;
     call.upstream_key.assign(upstream_key(call.request, upstream_buf));
-    if (!call.upstream_key.empty()) {
-        // A live call with the same key was matched as a retransmission
-        // above, so the key is free.
-        const bool inserted = by_upstream_key_.emplace(call.upstream_key, call.slot).second;
-        FE_ASSERT(inserted);
+    if (!call.upstream_key.empty() &&
+        !by_upstream_key_.emplace(call.upstream_key, call.slot).second) {
+        // A live call has the key with another method (the same method was
+        // matched as a retransmission above): a peer reusing a branch for a
+        // new request (§8.1.1.7 forbids it). This one goes unindexed; its
+        // copies and CANCEL find nothing.
+        ++stats_.key_reused;
+        call.upstream_key.clear();
     }
     const txn::Reliability reliability = txn::reliability_of(flow.transport);
+    call.upstream_reliability = reliability;
     if (call.kind == outbound::RequestKind::kInvite) {
         call.server_invite.emplace(config_.proxy.timers, reliability);
         run_server(call, call.server_invite->start(now));
@@ -350,7 +432,7 @@ void HomeProxy::start_call(const sip::Message& request, const RequestFlow& flow,
     }
     if (!served) {
         fork_to_request_uri(call, now);
-        settle(call);
+        settle(call, now);
         return;
     }
     call.lookup_pending = true;
@@ -376,13 +458,13 @@ void HomeProxy::on_lookup(uint32_t slot_index, uint64_t generation, state::Store
     }
     call.lookup_pending = false;
     if (call.cancelled_early) {
-        settle(call);
+        settle(call, now);
         return;
     }
     if (status != state::StoreStatus::kOk) {
         ++stats_.store_failures;
         send_generated(call, 500, now);
-        settle(call);
+        settle(call, now);
         return;
     }
     if (aor.bindings.empty()) {
@@ -392,13 +474,13 @@ void HomeProxy::on_lookup(uint32_t slot_index, uint64_t generation, state::Store
         if (!outbound::uri_names_node(uri, config_.identity)) {
             // Not an AOR of ours, and not registered here: its own target.
             fork_to_request_uri(call, now);
-            settle(call);
+            settle(call, now);
             return;
         }
         ++stats_.no_bindings;  // ProxyCall answers 480 (§16.5) on no target
     }
     fork(call, aor.bindings, now);
-    settle(call);
+    settle(call, now);
 }
 
 void HomeProxy::fork_to_request_uri(Call& call, Time now) {
@@ -768,10 +850,20 @@ void HomeProxy::send_generated(Call& call, uint16_t status, Time now) {
 
 void HomeProxy::send_upstream(Call& call, std::string_view response, uint16_t status, Time now) {
     if (!call.upstream_done) {
-        call.last_response.assign(response);
-        run_server(call, call.kind == outbound::RequestKind::kInvite
-                             ? call.server_invite->on_tu_response(now, status)
-                             : call.server_non_invite->on_tu_response(now, status));
+        const txn::ActionList actions =
+            call.kind == outbound::RequestKind::kInvite
+                ? call.server_invite->on_tu_response(now, status)
+                : call.server_non_invite->on_tu_response(now, status);
+        // A response the machine discards (one after the final) must not
+        // replace the last one sent: that is what retransmissions get.
+        if (actions.contains(txn::ActionKind::kSendResponse)) {
+            call.last_response.assign(response);
+            if (call.kind == outbound::RequestKind::kInvite && is_2xx(status) &&
+                call.upstream_reliability == txn::Reliability::kUnreliable) {
+                call.accepted_until = now + txn::timer_l(config_.proxy.timers);
+            }
+        }
+        run_server(call, actions);
         return;
     }
     // The INVITE server transaction ends with the first 2xx (RFC 3261
@@ -870,7 +962,7 @@ bool HomeProxy::handle_response(const sip::Message& response, Time now) {
         ++stats_.responses_unmatched;
         return false;
     }
-    settle(call);
+    settle(call, now);
     return true;
 }
 
@@ -919,6 +1011,7 @@ HomeProxy::Call* HomeProxy::acquire() {
     call->proxy_done = true;
     call->upstream_done = false;
     call->cancelled_early = false;
+    call->accepted_until.reset();
     call->feedback_count = 0;
     ++live_count_;
     return call;
@@ -955,11 +1048,12 @@ void HomeProxy::release(Call& call) {
     ++stats_.calls_finished;
 }
 
-void HomeProxy::settle(Call& call) {
+void HomeProxy::settle(Call& call, Time now) {
     if (!call.in_use) {
         return;
     }
-    if (!call.lookup_pending && call.proxy_done && call.upstream_done) {
+    if (!call.lookup_pending && call.proxy_done && (call.upstream_done || only_absorbs(call))) {
+        keep_completed(call, now);
         release(call);
         return;
     }
@@ -979,6 +1073,51 @@ void HomeProxy::settle(Call& call) {
         wheel().arm(call.timer, *deadline);
     } else if (call.timer.armed()) {
         wheel().cancel(call.timer);
+    }
+}
+
+// True when the upstream server transaction has sent its final and has
+// nothing left but absorbing retransmissions (its ACK, for an INVITE).
+bool HomeProxy::only_absorbs(const Call& call) const {
+    if (call.kind == outbound::RequestKind::kInvite) {
+        return call.server_invite->state() == txn::ServerInviteTransaction::State::kConfirmed;
+    }
+    return call.server_non_invite->state() == txn::ServerNonInviteTransaction::State::kCompleted;
+}
+
+// Hands what the upstream transaction still has to do to completed_: only
+// over UDP (on TCP/TLS Completed, Accepted and Confirmed last zero seconds,
+// and the machines have already terminated).
+void HomeProxy::keep_completed(Call& call, Time now) {
+    txn::CompletedEntry entry;
+    if (!call.upstream_done) {
+        FE_ASSERT(call.upstream_reliability == txn::Reliability::kUnreliable);
+        if (call.kind == outbound::RequestKind::kInvite) {
+            entry.kind = txn::CompletedKind::kInviteConfirmed;  // until Timer I
+            entry.expires_at = *call.server_invite->next_deadline();
+        } else {
+            entry.kind = txn::CompletedKind::kNonInviteCompleted;  // until Timer J
+            entry.expires_at = *call.server_non_invite->next_deadline();
+            entry.response = call.last_response;
+            if (FE_BUG(entry.response.empty(), "a completed transaction without its final")) {
+                return;
+            }
+        }
+    } else if (call.accepted_until && now < *call.accepted_until) {
+        entry.kind = txn::CompletedKind::kInviteAccepted;  // until Timer L
+        entry.expires_at = *call.accepted_until;
+    } else {
+        return;  // terminated for good (TCP, Timer J passed, a transport error)
+    }
+    if (!server_key_of(call.request, entry.key)) {
+        ++stats_.completed_not_kept;
+        return;
+    }
+    const txn::CompletedInsert kept = completed_.insert(entry, now);
+    if (kept == txn::CompletedInsert::kInserted || kept == txn::CompletedInsert::kReplaced) {
+        ++stats_.completed_kept;
+    } else {
+        ++stats_.completed_not_kept;
     }
 }
 
@@ -1005,7 +1144,7 @@ void HomeProxy::on_timer(Call& call, Time now) {
             run(call, call.proxy->on_timer(now), nullptr, now);
         }
     }
-    settle(call);
+    settle(call, now);
 }
 
 }  // namespace fe::cluster

@@ -41,6 +41,21 @@
 //   - The upstream side runs a real server transaction per call, so a request
 //     retransmitted over UDP gets the last response again instead of a second
 //     fork, and a non-2xx final is retransmitted until its ACK.
+//   - A call's slot is released as soon as its ProxyCall is done and its
+//     upstream transaction only absorbs retransmissions: a non-INVITE in
+//     Completed (Timer J, §17.2.2), an INVITE after its 2xx (RFC 6026 §7.1
+//     Accepted, Timer L; RFC 3261's machine ends at the 2xx, so the proxy
+//     keeps that state itself), an INVITE in Confirmed (Timer I). Over UDP
+//     that state moves to a txn::CompletedTable (~100 B plus the final
+//     response, instead of a ~13 KiB slot for 32 s): a retransmitted
+//     request gets the final again (or is absorbed: INVITE, the ACK of a
+//     non-2xx) and is never forked twice. A CANCEL whose INVITE is there
+//     gets 200 and changes nothing (§9.2: the INVITE was answered). An
+//     INVITE whose non-2xx awaits its ACK keeps its slot (Timer G resends
+//     it from there). The edge forwards 2xx retransmissions statelessly.
+//   - A request reusing the branch and sent-by of a live call with another
+//     method (§8.1.1.7 forbids it) is forked as a request of its own, which
+//     later copies and CANCELs do not find.
 //   - A binding without Path (plain RFC 3261, or a UA registered directly)
 //     is sent to its Contact URI.
 //
@@ -72,6 +87,8 @@
 #include "core/outbound/router.h"
 #include "core/sip/edit.h"
 #include "core/time/timer_wheel.h"
+#include "core/txn/completed_table.h"
+#include "core/txn/txn_table.h"
 #include "state/binding_store.h"
 
 namespace fe::cluster {
@@ -92,6 +109,8 @@ struct HomeProxyConfig {
     // Key of the branch id hashes; random per node at startup.
     outbound::BranchSecret branch_secret = {};
     uint32_t call_count_max = kProxyCallCountMax;
+    // Upstream transactions that only answer retransmissions (UDP callers).
+    txn::CompletedTableConfig completed = {};
     // The worker this proxy runs on; written into its branch ids so that the
     // edge hands a response arriving on another worker's flow to this one.
     uint8_t worker_index = 0;
@@ -122,6 +141,11 @@ struct HomeProxyStats {
     uint64_t responses_unmatched = 0;  // no live call or branch
     uint64_t late_2xx_forwarded = 0;   // 2xx after the branch transaction ended
     uint64_t responses_without_caller_via = 0;  // only our Via left: dropped
+    uint64_t completed_kept = 0;       // upstream transactions handed to the completed table
+    uint64_t completed_not_kept = 0;   // refused by it (no RFC 3261 key, response too large)
+    uint64_t completed_resent = 0;     // a retransmission got its kept final again
+    uint64_t completed_absorbed = 0;   // an INVITE (or the ACK of a non-2xx) absorbed there
+    uint64_t key_reused = 0;           // another method on a live call's key: not indexed
 };
 
 class HomeProxy final : public ProxyService {
@@ -148,8 +172,11 @@ public:
     void on_destination_failed(const Endpoint& destination, Time now);
 
     const HomeProxyStats& stats() const { return stats_; }
-    // Slots holding a call (forking, waiting on the store, or lingering).
+    // Slots holding a call (forking, waiting on the store, a branch
+    // lingering, or an INVITE's non-2xx waiting for its ACK).
     uint32_t live_call_count() const { return live_count_; }
+    // Upstream transactions of released calls, kept for retransmissions.
+    const txn::CompletedTable& completed() const { return completed_; }
 
 private:
     struct BranchHop;
@@ -161,6 +188,7 @@ private:
     void handle_cancel(const sip::Message& cancel, const RequestFlow& flow, Time now,
                        Respond& respond);
     bool handle_retransmission(const sip::Message& request, Time now);
+    bool answer_from_completed(const sip::Message& request, Time now, Respond& respond);
     void start_call(const sip::Message& request, const RequestFlow& flow, Time now,
                     Respond& respond);
     void on_lookup(uint32_t slot, uint64_t generation, state::StoreStatus status,
@@ -194,9 +222,12 @@ private:
     // Slots and the timer.
     Call* acquire();
     void release(Call& call);
-    // Releases the call when nothing of it is left to do, else arms its
+    // Releases the call when nothing of it is left to do but absorbing
+    // retransmissions (kept in completed_ first, over UDP), else arms its
     // timer at its next deadline. Every entry point ends with it.
-    void settle(Call& call);
+    void settle(Call& call, Time now);
+    bool only_absorbs(const Call& call) const;
+    void keep_completed(Call& call, Time now);
     static void on_call_timer(time::Timer& timer, Time now);
     void on_timer(Call& call, Time now);
     Call* call_for_branch_id(std::string_view branch, uint8_t& branch_index);
@@ -216,6 +247,9 @@ private:
     // Upstream key ("branch|sent-by", see proxy.cc) -> slot of the live call
     // whose request had it. The key views point into the call's own copy.
     absl::flat_hash_map<std::string_view, uint32_t> by_upstream_key_;
+    // Upstream server transactions of released calls that still answer
+    // retransmissions (UDP only: Timer J, L, I are zero on TCP/TLS).
+    txn::CompletedTable completed_;
     // Inserted text of the one message being edited (a branch request, or a
     // response losing our Via); reset per message.
     std::unique_ptr<sip::EditArena> arena_;

@@ -1,6 +1,7 @@
 // The registrar role of a worker: decide, store, answer.
 #include "cluster/registrar.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -8,6 +9,7 @@
 #include "core/outbound/edge.h"
 #include "core/sip/limits.h"
 #include "core/sip/response.h"
+#include "core/syntax/via.h"
 #include "state/binding_limits.h"
 
 namespace fe::cluster {
@@ -27,6 +29,15 @@ struct Registrar::Pending {
     state::BindingUpdate updates[outbound::kContactCountPerRegisterMax];
     Respond respond;
     Time now{};
+    // The §17.2.3 key (views into request_bytes) when the REGISTER came over
+    // UDP and has one: its final response is kept for retransmissions.
+    bool keyed = false;
+    txn::ServerKey key;
+    // Set while in_flight_ holds the key (absorbing retransmissions).
+    std::optional<txn::TxnId> in_flight_id;
+    // From the store request until the response: tells handle_register()
+    // whether the store answered inside apply().
+    bool waiting = false;
 };
 
 namespace {
@@ -46,6 +57,30 @@ state::BindingAction store_action(outbound::BindingAction action) {
                                                       : state::BindingAction::kUpsert;
 }
 
+// The §17.2.3 server transaction key of a request (views into its bytes);
+// false when the top Via does not parse (no transaction: handled as new
+// every time it comes).
+bool server_key_of(const sip::Message& request, txn::ServerKey& key) {
+    const sip::ListRange vias = request.list(sip::HeaderId::kVia);
+    if (vias.empty()) {
+        return false;
+    }
+    syntax::Via via;
+    if (syntax::parse_via(*vias.begin(), via) != syntax::Error::kOk) {
+        return false;
+    }
+    key = txn::ServerKey{via.branch, via.sent_by, request.method_text()};
+    return true;
+}
+
+// `view`, which lies in `from`, moved to the same place in `to` (a copy).
+std::string_view rebase(std::string_view view, std::string_view from, std::string_view to) {
+    FE_ASSERT(from.size() == to.size());
+    FE_ASSERT(view.data() >= from.data());
+    FE_ASSERT(view.data() + view.size() <= from.data() + from.size());
+    return to.substr(static_cast<size_t>(view.data() - from.data()), view.size());
+}
+
 // Seconds left, rounded up so a live binding never shows expires=0.
 uint32_t seconds_left(Time expires_at, Time now) {
     FE_ASSERT(expires_at > now);
@@ -57,8 +92,16 @@ uint32_t seconds_left(Time expires_at, Time now) {
 
 }  // namespace
 
-Registrar::Registrar(state::BindingStore& store, const outbound::RegistrarConfig& config)
-    : store_(store), config_(config), response_buffer_(sip::kMessageSizeMax) {}
+Registrar::Registrar(state::BindingStore& store, const outbound::RegistrarConfig& config,
+                     RegistrarTxnConfig txn_config)
+    : store_(store),
+      config_(config),
+      response_buffer_(sip::kMessageSizeMax),
+      timer_j_(txn::timer_j(txn_config.timers, txn::Reliability::kUnreliable)),
+      in_flight_(kRegisterInFlightCountMax),
+      completed_(txn_config.completed) {
+    FE_ASSERT(txn::timer_config_is_valid(txn_config.timers));
+}
 
 Registrar::~Registrar() { FE_ASSERT(in_flight_count_ == 0); }
 
@@ -72,13 +115,54 @@ std::unique_ptr<Registrar::Pending> Registrar::acquire() {
 }
 
 void Registrar::release(std::unique_ptr<Pending> pending) {
+    FE_ASSERT(!pending->in_flight_id.has_value());
     pending->respond = nullptr;
+    pending->keyed = false;
     free_.push_back(std::move(pending));
+}
+
+// §17.2.2: a retransmission gets the last response (Completed) or nothing
+// (Trying: the store has not answered the first copy yet).
+bool Registrar::answer_retransmission(const txn::ServerKey& key, Time now, Respond& respond) {
+    const txn::CompletedMatch done = completed_.match(key, now);
+    if (done.verdict == txn::CompletedVerdict::kResend) {
+        ++stats_.retransmission_answered_count;
+        respond(done.response, done.aux);
+        return true;
+    }
+    FE_ASSERT(done.verdict == txn::CompletedVerdict::kNone);  // REGISTER is no INVITE
+    if (in_flight_.find_server(key).has_value()) {
+        ++stats_.retransmission_absorbed_count;
+        return true;
+    }
+    return false;
+}
+
+void Registrar::keep_response(const txn::ServerKey& key, std::string_view response,
+                              uint32_t flow_timer_s, Time now) {
+    const txn::CompletedInsert kept =
+        completed_.insert({.key = key,
+                           .kind = txn::CompletedKind::kNonInviteCompleted,
+                           .response = response,
+                           .aux = flow_timer_s,
+                           .expires_at = now + timer_j_},
+                          now);
+    if (kept != txn::CompletedInsert::kInserted && kept != txn::CompletedInsert::kReplaced) {
+        ++stats_.response_not_kept_count;
+    }
 }
 
 void Registrar::handle_register(const sip::Message& request, const RegisterFlow& flow, Time now,
                                 Respond respond) {
     ++stats_.register_count;
+    // Over UDP the request may be a retransmission (over TCP/TLS the
+    // transport does not duplicate, and Timer J is zero).
+    txn::ServerKey key;
+    const bool keyed = txn::reliability_of(flow.transport) == txn::Reliability::kUnreliable &&
+                       server_key_of(request, key);
+    if (keyed && answer_retransmission(key, now, respond)) {
+        return;
+    }
     if (in_flight_count_ >= kRegisterInFlightCountMax) {
         ++stats_.overload_count;
         sip::Writer out(response_buffer_.data(), response_buffer_.size());
@@ -87,6 +171,9 @@ void Registrar::handle_register(const sip::Message& request, const RegisterFlow&
         sip::ResponseSpec spec{.status_code = 503, .reason = "Registrar Overloaded",
                                .extra_headers = extra, .top_via = via.edit()};
         if (sip::build_response(request, spec, out) == sip::BuildError::kOk) {
+            if (keyed) {
+                keep_response(key, out.view(), 0, now);
+            }
             respond(out.view(), 0);
         }
         return;
@@ -100,6 +187,13 @@ void Registrar::handle_register(const sip::Message& request, const RegisterFlow&
     // The bytes parsed once already, so this cannot fail.
     const sip::ParseError reparse = p->request.parse(p->request_bytes);
     FE_ASSERT(reparse == sip::ParseError::kOk);
+    if (keyed) {
+        const std::string_view from = request.bytes();
+        const std::string_view to = p->request_bytes;
+        p->keyed = true;
+        p->key = txn::ServerKey{rebase(key.branch, from, to), rebase(key.sent_by, from, to),
+                                rebase(key.method, from, to)};
+    }
     p->via = outbound::via_received_of(p->request, flow.source);
     const outbound::RegisterInput in{.first_hop = flow.first_hop,
                                      .path_value = p->path_value,
@@ -135,12 +229,27 @@ void Registrar::handle_register(const sip::Message& request, const RegisterFlow&
                                        .node_id = config_.node_id,
                                        .bindings = {p->updates, d.update_count}};
     ++in_flight_count_;
-    // The callback owns the Pending: a store that answers later keeps it alive.
+    // The callback owns the Pending: a store that answers later keeps it
+    // alive; one that answered inline has put it back in free_. Either way
+    // `waiting` can be read after apply().
+    Pending* const raw = p.get();
+    raw->waiting = true;
     store_.apply(update, now,
                  [this, pending = std::move(p)](state::StoreStatus status,
                                                 const state::AorView& aor) mutable {
                      on_applied(std::move(pending), status, aor);
                  });
+    if (raw->waiting && raw->keyed) {
+        // The store answers later (Redis): copies that arrive meanwhile are
+        // absorbed. An inline answer (the embedded store) needs no index:
+        // nothing can arrive during apply(). Fails only for a key no
+        // transaction can have (no magic cookie, a part over its limit):
+        // its copies are then each handled as new.
+        const txn::TxnInsertResult tracked = in_flight_.insert_server(raw->key);
+        if (tracked.error == txn::TxnTableError::kOk) {
+            raw->in_flight_id = tracked.id;
+        }
+    }
 }
 
 void Registrar::on_applied(std::unique_ptr<Pending> pending, state::StoreStatus status,
@@ -180,6 +289,17 @@ void Registrar::respond_and_release(std::unique_ptr<Pending> pending,
                                      .top_via = pending->via.edit()};
         const sip::BuildError fallback = sip::build_response(pending->request, spec, out);
         FE_ASSERT(fallback == sip::BuildError::kOk);
+    }
+    pending->waiting = false;
+    if (pending->in_flight_id) {
+        const bool erased = in_flight_.erase(*pending->in_flight_id);
+        FE_ASSERT(erased);
+        pending->in_flight_id.reset();
+    }
+    if (pending->keyed) {
+        // Timer J runs from the request's arrival: a store answering later
+        // (Redis, ~1 ms) only shortens it by that much.
+        keep_response(pending->key, out.view(), flow_timer_s, pending->now);
     }
     Respond respond = std::move(pending->respond);
     release(std::move(pending));

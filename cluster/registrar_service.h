@@ -39,15 +39,21 @@ struct RegisterFlow {
     // The flow token inside path_value (empty when none): the key by which
     // the registrar forgets every binding of a flow that closed.
     std::string_view flow_token;
+    // Over UDP (unreliable) the registrar runs server transactions: a
+    // retransmitted REGISTER gets the response already sent.
     Transport transport = Transport::kUdp;
     Endpoint source;  // where the REGISTER came from (received/rport, RFC 3581)
 };
 
 class RegistrarService {
 public:
-    // Called exactly once per handle_register(), on the same worker thread,
-    // either inside the call or later (when the store answers). `response` is
-    // the complete response message, valid only during the call.
+    // Called once per handle_register(), on the same worker thread, either
+    // inside the call or later (when the store answers); not at all for a
+    // retransmission over UDP that arrives while the first copy waits on
+    // the store (absorbed, RFC 3261 §17.2.2 Trying). A retransmission after
+    // the answer gets the same response again through its own Respond.
+    // `response` is the complete response message, valid only during the
+    // call.
     // `flow_timer_s` is the Flow-Timer the response gives the UA (a 2xx with
     // Require: outbound over its direct flow), 0 when none: the edge then
     // holds the flow for that long plus grace (OB-FT-02).

@@ -10,7 +10,7 @@ constexpr size_t kLoopDigitCount = 16;
 constexpr size_t kStatelessHashDigitCount = 16;
 constexpr size_t kWorkerDigitCount = 2;
 constexpr size_t kProxyHashDigitCount = 11;
-constexpr size_t kSlotDigitCount = 3;
+constexpr size_t kSlotDigitCount = 4;
 constexpr size_t kIndexDigitCount = 1;
 constexpr size_t kStatelessSize =
     kOurBranchPrefix.size() + 1 + kStatelessHashDigitCount + kLoopDigitCount;
@@ -21,6 +21,9 @@ static_assert(kStatelessSize <= kOurBranchSizeMax);
 static_assert(kProxySize <= kOurBranchSizeMax);
 static_assert(kProxyBranchHashMask == (uint64_t{1} << (4 * kProxyHashDigitCount)) - 1);
 static_assert(kProxyBranchSlotCountMax == 1u << (4 * kSlotDigitCount));
+// Every slot a uint16_t can hold fits its digits, so write_branch_id() needs
+// no check on it.
+static_assert(kProxyBranchSlotCountMax == uint32_t{UINT16_MAX} + 1);
 static_assert(kProxyBranchIndexCountMax == 1u << (4 * kIndexDigitCount));
 
 class HexWriter {
@@ -81,7 +84,6 @@ BranchId write_branch_id(const BranchFields& f) {
     const char kind = kind_letter(f.kind);
     w.put(std::string_view(&kind, 1));
     if (f.kind == BranchKind::kProxy) {
-        FE_ASSERT(f.slot < kProxyBranchSlotCountMax);
         FE_ASSERT(f.branch_index < kProxyBranchIndexCountMax);
         w.put_hex(f.worker_index, kWorkerDigitCount);
         w.put_hex(f.hash & kProxyBranchHashMask, kProxyHashDigitCount);

@@ -18,9 +18,13 @@
 //                  node forwarded as the UA's first hop):
 //                  hash 16 hex
 //                  proxy ('p'): worker 2 hex, hash 11 hex,
-//                  slot 3 hex, branch index 1 hex
+//                  slot 4 hex, branch index 1 hex
 //
-//   stateless: 10 + 1 + 16 + 16 = 43 bytes; proxy: 10 + 1 + 17 + 16 = 44 bytes.
+//   stateless: 10 + 1 + 16 + 16 = 43 bytes; proxy: 10 + 1 + 18 + 16 = 45 bytes.
+//
+// The proxy's slot has 4 hex digits so that a worker can hold up to 65,536
+// calls (cluster/proxy_limits.h); the hash keeps its 44 bits, which is what
+// proves a response belongs to the slot's current call.
 //
 // The 'r' kind carries one bit the edge needs when the REGISTER's response
 // comes back: it was the UA's first hop, so it (and only it) adds Flow-Timer
@@ -44,7 +48,7 @@ namespace fe::outbound {
 
 inline constexpr std::string_view kOurBranchPrefix = "z9hG4bK-fe";
 
-// The longest branch write_branch_id() writes (the proxy kind is 44).
+// The longest branch write_branch_id() writes (the proxy kind is 45).
 inline constexpr size_t kOurBranchSizeMax = 48;
 
 enum class BranchKind : uint8_t {
@@ -57,7 +61,7 @@ struct BranchFields {
     BranchKind kind = BranchKind::kStateless;
     // kProxy only.
     uint8_t worker_index = 0;
-    uint16_t slot = 0;          // < 4096 (3 hex digits)
+    uint16_t slot = 0;          // < 65536 (4 hex digits)
     uint8_t branch_index = 0;   // < 16 (1 hex digit)
     // kProxy: the low 44 bits are kept; stateless: all 64.
     uint64_t hash = 0;
@@ -67,7 +71,7 @@ struct BranchFields {
 };
 
 inline constexpr uint64_t kProxyBranchHashMask = (uint64_t{1} << 44) - 1;
-inline constexpr uint32_t kProxyBranchSlotCountMax = 4096;
+inline constexpr uint32_t kProxyBranchSlotCountMax = 65536;
 inline constexpr uint32_t kProxyBranchIndexCountMax = 16;
 
 // A branch value, held inline.
@@ -78,7 +82,7 @@ struct BranchId {
     std::string_view view() const { return std::string_view(bytes.data(), size); }
 };
 
-// Asserts the fields fit (slot, branch index).
+// Asserts the fields fit (the branch index; any uint16_t slot fits).
 BranchId write_branch_id(const BranchFields& fields);
 
 // The fields of one of our branch values; nullopt for anything else

@@ -78,6 +78,10 @@ constexpr Duration timer_i(const TimerConfig& c, Reliability r) {
 constexpr Duration timer_j(const TimerConfig& c, Reliability r) {
     return r == Reliability::kReliable ? Duration::zero() : 64 * c.t1;
 }
+// INVITE server after a 2xx, RFC 6026 §7.1 Accepted: absorb retransmitted
+// INVITEs (the machines here end at the 2xx as RFC 3261 says; an owner that
+// keeps the Accepted state, such as CompletedTable, uses this).
+constexpr Duration timer_l(const TimerConfig& c) { return 64 * c.t1; }
 // Non-INVITE client: absorb response retransmissions in Completed.
 constexpr Duration timer_k(const TimerConfig& c, Reliability r) {
     return r == Reliability::kReliable ? Duration::zero() : c.t4;

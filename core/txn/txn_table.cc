@@ -1,111 +1,20 @@
 #include "core/txn/txn_table.h"
 
-#include <array>
-
 #include "core/base/assert.h"
 #include "core/base/strings.h"
+#include "core/txn/internal/txn_key.h"
 
 namespace fe::txn {
-namespace {
 
-// Composed key layout (internal to this file, never on a wire):
-//
-//   client: 'C' | branch size (2, big-endian) | lower(branch) | method
-//   server: 'S' | branch size (2) | lower(branch) | sent-by size (2) | lower(sent-by) | method
-//
-// Sizes make the split unambiguous whatever bytes the parts hold; the method
-// is last, so it needs none. The tag keeps client and server keys apart.
-constexpr size_t kComposedKeySizeMax = 1 + 2 + kBranchSizeMax + 2 + kSentBySizeMax + kMethodSizeMax;
-static_assert(kBranchSizeMax <= UINT16_MAX, "branch size must fit its 2-byte prefix");
-static_assert(kSentBySizeMax <= UINT16_MAX, "sent-by size must fit its 2-byte prefix");
-
-constexpr std::string_view kAck = "ACK";
-constexpr std::string_view kInvite = "INVITE";
-constexpr std::string_view kCancel = "CANCEL";
-
-class KeyBuilder {
-public:
-    void put_tag(char tag) { put_byte(tag); }
-    void put_sized_lower(std::string_view part) {
-        put_byte(static_cast<char>((part.size() >> 8) & 0xff));
-        put_byte(static_cast<char>(part.size() & 0xff));
-        for (char c : part) {
-            put_byte(ascii_lower(c));
-        }
-    }
-    void put_raw(std::string_view part) {
-        for (char c : part) {
-            put_byte(c);
-        }
-    }
-    std::string_view view() const { return std::string_view(bytes_.data(), size_); }
-
-private:
-    void put_byte(char c) {
-        FE_ASSERT(size_ < bytes_.size());  // parts were checked against their limits
-        bytes_[size_] = c;
-        ++size_;
-    }
-
-    std::array<char, kComposedKeySizeMax> bytes_;
-    size_t size_ = 0;
-};
-
-TxnTableError check_branch(std::string_view branch) {
-    if (!starts_with_ignore_case(branch, kBranchMagicCookie)) {
-        return TxnTableError::kNoMagicCookie;
-    }
-    if (branch.size() > kBranchSizeMax) {
-        return TxnTableError::kBranchTooLong;
-    }
-    return TxnTableError::kOk;
-}
-
-TxnTableError check_method(std::string_view method) {
-    if (method.empty()) {
-        return TxnTableError::kMethodEmpty;
-    }
-    if (method.size() > kMethodSizeMax) {
-        return TxnTableError::kMethodTooLong;
-    }
-    return TxnTableError::kOk;
-}
-
-TxnTableError check_client(const ClientKey& key) {
-    if (TxnTableError e = check_branch(key.branch); e != TxnTableError::kOk) {
-        return e;
-    }
-    return check_method(key.method);
-}
-
-TxnTableError check_server(const ServerKey& key) {
-    if (TxnTableError e = check_branch(key.branch); e != TxnTableError::kOk) {
-        return e;
-    }
-    if (key.sent_by.empty()) {
-        return TxnTableError::kSentByEmpty;
-    }
-    if (key.sent_by.size() > kSentBySizeMax) {
-        return TxnTableError::kSentByTooLong;
-    }
-    return check_method(key.method);
-}
-
-void compose_client(const ClientKey& key, KeyBuilder& out) {
-    out.put_tag('C');
-    out.put_sized_lower(key.branch);
-    out.put_raw(key.method);
-}
-
-// `method` is passed apart so that an ACK can look up its INVITE.
-void compose_server(const ServerKey& key, std::string_view method, KeyBuilder& out) {
-    out.put_tag('S');
-    out.put_sized_lower(key.branch);
-    out.put_sized_lower(key.sent_by);
-    out.put_raw(method);
-}
-
-}  // namespace
+// Key checks and layout: internal/txn_key.h (shared with CompletedTable).
+using internal::check_client;
+using internal::check_server;
+using internal::compose_client;
+using internal::compose_server;
+using internal::kAck;
+using internal::kCancel;
+using internal::kInvite;
+using internal::KeyBuilder;
 
 std::string_view txn_table_error_name(TxnTableError error) {
     switch (error) {

@@ -6,7 +6,10 @@
 // gone flow (OB-AUTH-02, OB-430-02/04), no retry after 486 (OB-AUTH-03), the
 // Route / Request-URI of a branch (OB-AUTH-04), freshest flow first
 // (OB-AUTH-08), no 430 upstream (OB-430-03), CANCEL both ways, the ACK of a
-// non-2xx, retransmissions, 404 / 480 / 503 and legacy bindings.
+// non-2xx, retransmissions, 404 / 480 / 503 and legacy bindings; and for a
+// caller over UDP, that a call's slot goes as soon as its upstream
+// transaction only absorbs retransmissions, which then get the final again
+// (or are absorbed) from the completed table and are never forked twice.
 #include "cluster/proxy.h"
 
 #include <gtest/gtest.h>
@@ -183,6 +186,24 @@ protected:
         proxy_->handle_request(m, flow, now, [this](std::string_view r) {
             upstream_.emplace_back(r);
         });
+    }
+
+    // Hands `bytes` to the proxy as a request from a caller over UDP.
+    void request_udp(const std::string& bytes, Time now) {
+        sip::Message m;
+        ASSERT_EQ(m.parse(bytes), sip::ParseError::kOk);
+        RequestFlow flow;
+        flow.transport = Transport::kUdp;
+        flow.flow_token = "UDPCALLER";
+        proxy_->handle_request(m, flow, now, [this](std::string_view r) {
+            upstream_.emplace_back(r);
+        });
+    }
+
+    bool matches_ack(const std::string& bytes) {
+        sip::Message m;
+        EXPECT_EQ(m.parse(bytes), sip::ParseError::kOk);
+        return proxy_->matches_ack(m);
     }
 
     void respond(const std::string& bytes, Time now = kT0) {
@@ -582,6 +603,153 @@ TEST_F(HomeProxyTest, LateTwoHundredIsLeftToTheEdge) {
     advance(kT0 + minutes(10));
     EXPECT_EQ(proxy_->live_call_count(), 0u);
     EXPECT_FALSE(proxy_->handle_response(m, kT0 + minutes(10)));
+}
+
+// ---- Callers over UDP: slots released into the completed table ------------
+
+// A request as a UA sends it over UDP (its Via says so).
+std::string make_udp_request(std::string_view method, std::string_view uri, uint32_t cseq,
+                             std::string_view via_branch) {
+    std::string r = make_request(method, uri, cseq, via_branch);
+    r.replace(r.find("SIP/2.0/TCP 192.0.2.9:5070"), 26, "SIP/2.0/UDP 192.0.2.9:5070");
+    return r;
+}
+
+// Issue 9 / BENCHMARKS.md bug 6: each MESSAGE from a UDP caller held its
+// slot for Timer J (32 s), so the 4,097th within 32 s got 503.
+TEST_F(HomeProxyTest, TenThousandUdpMessagesNeverGetFiveOhThree) {
+    add(kFlowA1, 1);
+    for (uint32_t i = 0; i < 10000; ++i) {
+        const Time now = kT0 + milliseconds(i);
+        advance(now);
+        request_udp(make_udp_request("MESSAGE", kAor, i + 1, "z9hG4bK-m" + std::to_string(i)),
+                    now);
+        ASSERT_EQ(sender_.sent.size(), i + 1) << "request " << i << ": " << upstream_.back();
+        respond(response_to(sender_.sent.back().bytes, 200), now);
+        ASSERT_EQ(first_line(upstream_.back()), "SIP/2.0 200 OK") << "request " << i;
+        // Released with the final: the slot does not wait for Timer J.
+        ASSERT_EQ(proxy_->live_call_count(), 0u) << "request " << i;
+    }
+    EXPECT_EQ(proxy_->stats().overload, 0u);
+    EXPECT_EQ(proxy_->stats().completed_kept, 10000u);
+    EXPECT_EQ(proxy_->completed().count(), 10000u);  // all within 32 s
+}
+
+TEST_F(HomeProxyTest, RetransmittedUdpMessageAfterReleaseGetsTheSameFinalNotASecondFork) {
+    add(kFlowA1, 1);
+    const std::string message = make_udp_request("MESSAGE", kAor, 1, "z9hG4bK-msg1");
+    request_udp(message, kT0);
+    ASSERT_EQ(sender_.sent.size(), 1u);
+    respond(response_to(sender_.sent[0].bytes, 200), kT0 + milliseconds(20));
+    ASSERT_EQ(upstream_.size(), 1u);
+    EXPECT_EQ(proxy_->live_call_count(), 0u);
+    // The caller did not hear the 200 and retransmits (Timer E).
+    request_udp(message, kT0 + milliseconds(500));
+    request_udp(message, kT0 + milliseconds(1500));
+    EXPECT_EQ(sender_.sent.size(), 1u);  // not forked again
+    ASSERT_EQ(upstream_.size(), 3u);
+    EXPECT_EQ(upstream_[1], upstream_[0]);
+    EXPECT_EQ(upstream_[2], upstream_[0]);
+    EXPECT_EQ(proxy_->stats().completed_resent, 2u);
+    EXPECT_EQ(proxy_->live_call_count(), 0u);
+    // Timer J (64*T1 after the final) ends the transaction: the same bytes
+    // are a new request then.
+    request_udp(message, kT0 + milliseconds(20) + seconds(32));
+    EXPECT_EQ(sender_.sent.size(), 2u);
+}
+
+// RFC 6026 §7.1: after the 2xx, a retransmitted INVITE is absorbed (the
+// 2xx retransmissions are the UAS's, forwarded by the edge).
+TEST_F(HomeProxyTest, UdpInviteRetransmissionAfterTheTwoHundredIsAbsorbed) {
+    add(kFlowA1, 1);
+    const std::string invite = make_udp_request("INVITE", kAor, 1, "z9hG4bK-inv1");
+    request_udp(invite, kT0);
+    ASSERT_EQ(sender_.sent.size(), 1u);
+    respond(response_to(sender_.sent[0].bytes, 180), kT0 + milliseconds(10));
+    respond(response_to(sender_.sent[0].bytes, 200), kT0 + milliseconds(20));
+    EXPECT_EQ(upstream_status_lines(),
+              (std::vector<std::string>{"SIP/2.0 100 Trying", "SIP/2.0 180 Ringing",
+                                        "SIP/2.0 200 OK"}));
+    EXPECT_EQ(proxy_->live_call_count(), 0u);
+    request_udp(invite, kT0 + milliseconds(500));
+    EXPECT_EQ(sender_.sent.size(), 1u);  // no second fork
+    EXPECT_EQ(upstream_.size(), 3u);     // and nothing sent back
+    EXPECT_EQ(proxy_->stats().completed_absorbed, 1u);
+    // The ACK of the 2xx is not ours to absorb, even with the INVITE's branch.
+    EXPECT_FALSE(matches_ack(make_udp_request("ACK", kAor, 1, "z9hG4bK-inv1")));
+    EXPECT_FALSE(matches_ack(make_udp_request("ACK", kAor, 1, "z9hG4bK-ack1")));
+    // A CANCEL now is answered 200 and changes nothing (§9.2).
+    request_udp(make_udp_request("CANCEL", kAor, 1, "z9hG4bK-inv1"), kT0 + milliseconds(600));
+    ASSERT_EQ(upstream_.size(), 4u);
+    EXPECT_EQ(first_line(upstream_[3]), "SIP/2.0 200 OK");
+    EXPECT_EQ(field(upstream_[3], "CSeq"), "1 CANCEL");
+    EXPECT_EQ(sender_.sent.size(), 1u);  // no CANCEL downstream
+    // Timer L (64*T1) after the 2xx the transaction is gone.
+    request_udp(invite, kT0 + milliseconds(20) + seconds(32));
+    EXPECT_EQ(sender_.sent.size(), 2u);
+}
+
+// An INVITE's non-2xx keeps the slot until its ACK (Timer G resends it);
+// after the ACK the slot goes and copies of the ACK and the INVITE are
+// absorbed until Timer I (T4).
+TEST_F(HomeProxyTest, UdpInviteNonTwoHundredKeepsItsSlotUntilTheAck) {
+    add(kFlowA1, 1);
+    const std::string invite = make_udp_request("INVITE", kAor, 1, "z9hG4bK-inv2");
+    request_udp(invite, kT0);
+    ASSERT_EQ(sender_.sent.size(), 1u);
+    respond(response_to(sender_.sent[0].bytes, 486), kT0);
+    ASSERT_EQ(first_line(upstream_.back()), "SIP/2.0 486 Busy Here");
+    EXPECT_EQ(proxy_->live_call_count(), 1u);
+    advance(kT0 + milliseconds(501));  // Timer G
+    ASSERT_EQ(upstream_.size(), 3u);
+    EXPECT_EQ(upstream_[2], upstream_[1]);
+    const std::string ack = make_udp_request("ACK", kAor, 1, "z9hG4bK-inv2");
+    EXPECT_TRUE(matches_ack(ack));
+    request_udp(ack, kT0 + milliseconds(600));
+    EXPECT_EQ(proxy_->live_call_count(), 0u);
+    EXPECT_EQ(proxy_->completed().count(), 1u);
+    // Copies within Timer I (5 s) are absorbed.
+    EXPECT_TRUE(matches_ack(ack));
+    request_udp(ack, kT0 + seconds(1));
+    request_udp(invite, kT0 + seconds(2));
+    EXPECT_EQ(proxy_->stats().acks_absorbed, 2u);
+    EXPECT_EQ(sender_.sent.size(), 2u);  // the INVITE and our ACK of the 486
+    EXPECT_EQ(upstream_.size(), 3u);
+    advance(kT0 + seconds(6));
+    EXPECT_FALSE(matches_ack(ack));
+}
+
+// Over TCP nothing lingers: Timer J is zero and the client never retransmits.
+TEST_F(HomeProxyTest, TcpCallerLeavesNothingInTheCompletedTable) {
+    add(kFlowA1, 1);
+    request(make_request("MESSAGE", kAor));
+    respond(response_to(sender_.sent[0].bytes, 200));
+    EXPECT_EQ(proxy_->live_call_count(), 0u);
+    EXPECT_EQ(proxy_->completed().count(), 0u);
+    EXPECT_EQ(proxy_->stats().completed_kept, 0u);
+}
+
+// §17.2.3: the method is part of the key. Another method on the branch of a
+// released MESSAGE is a new request; on the branch of a live INVITE (a peer
+// breaking §8.1.1.7) it is forked on its own and nothing breaks.
+TEST_F(HomeProxyTest, SameBranchAnotherMethodIsANewRequest) {
+    add(kFlowA1, 1);
+    request_udp(make_udp_request("MESSAGE", kAor, 1, "z9hG4bK-same"), kT0);
+    respond(response_to(sender_.sent[0].bytes, 200), kT0);
+    request_udp(make_udp_request("OPTIONS", kAor, 2, "z9hG4bK-same"), kT0 + seconds(1));
+    ASSERT_EQ(sender_.sent.size(), 2u);
+    respond(response_to(sender_.sent[1].bytes, 200), kT0 + seconds(1));
+    EXPECT_EQ(proxy_->live_call_count(), 0u);
+
+    request_udp(make_udp_request("INVITE", kAor, 3, "z9hG4bK-live"), kT0 + seconds(2));
+    ASSERT_EQ(sender_.sent.size(), 3u);
+    request_udp(make_udp_request("INFO", kAor, 4, "z9hG4bK-live"), kT0 + seconds(2));
+    EXPECT_EQ(sender_.sent.size(), 4u);
+    EXPECT_EQ(proxy_->stats().key_reused, 1u);
+    EXPECT_EQ(proxy_->live_call_count(), 2u);
+    // The INVITE's own key still finds it.
+    request_udp(make_udp_request("INVITE", kAor, 3, "z9hG4bK-live"), kT0 + seconds(3));
+    EXPECT_EQ(sender_.sent.size(), 4u);
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
 // Checks cluster::Registrar end to end against the embedded store: REGISTER
 // bytes in, response bytes out. Covers re-registration over a new flow,
 // several reg-ids, CSeq ordering, unregistering, expiry with injected time,
-// on_flow_closed across AORs, the attacker case, and that a store answering
-// later (as Redis will) needs nothing from the caller's buffers.
+// on_flow_closed across AORs, the attacker case, that a store answering
+// later (as Redis will) needs nothing from the caller's buffers, and the
+// UDP server transaction (RFC 3261 §17.2.2): a retransmitted REGISTER gets
+// the same response and is applied once, is absorbed while the store has
+// not answered, and is new again after Timer J; nothing is kept over TCP.
 #include "cluster/registrar.h"
 
 #include <gtest/gtest.h>
@@ -22,11 +25,16 @@ const Time kT0 = Time{} + hours(1);
 
 constexpr std::string_view kInstance = "urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF";
 
-// A REGISTER straight from the UA (one Via) for `user`@example.com.
+// A REGISTER straight from the UA (one Via) for `user`@example.com, over
+// `transport`. Each (Call-ID, CSeq) is its own transaction with its own
+// branch (RFC 3261 §8.1.1.7), so sending the same one twice is a
+// retransmission.
 std::string make_register(std::string_view user, std::string_view call_id, uint32_t cseq,
-                          std::initializer_list<std::string_view> lines) {
+                          std::initializer_list<std::string_view> lines,
+                          std::string_view transport = "TCP") {
     std::string s = "REGISTER sip:example.com SIP/2.0\r\n"
-                    "Via: SIP/2.0/TCP 192.0.2.2:50123;branch=z9hG4bK-" + std::to_string(cseq) + "\r\n"
+                    "Via: SIP/2.0/" + std::string(transport) + " 192.0.2.2:50123;branch=z9hG4bK-" +
+                    std::string(call_id) + "-" + std::to_string(cseq) + "\r\n"
                     "Max-Forwards: 70\r\n"
                     "To: <sip:" + std::string(user) + "@example.com>\r\n"
                     "From: <sip:" + std::string(user) + "@example.com>;tag=f1\r\n"
@@ -46,8 +54,10 @@ std::string ob_contact(std::string_view uri, uint32_t reg_id, std::string_view e
 
 // RegisterFlow's members have no default initialisers, so designated
 // initialisers trip -Wmissing-field-initializers; build it field by field.
-RegisterFlow flow_of(std::string_view path_value = {}, std::string_view flow_token = {}) {
+RegisterFlow flow_of(std::string_view path_value = {}, std::string_view flow_token = {},
+                     Transport transport = Transport::kTcp) {
     RegisterFlow flow;
+    flow.transport = transport;
     flow.first_hop = true;
     flow.path_value = path_value;
     flow.flow_token = flow_token;
@@ -72,14 +82,14 @@ protected:
     // Sends `bytes` as a REGISTER over the flow named `token` and returns the
     // response (the embedded store answers inline).
     std::string send(Registrar& registrar, const std::string& bytes, std::string_view token,
-                     Time now) {
+                     Time now, Transport transport = Transport::kTcp) {
         sip::Message m;
         EXPECT_EQ(m.parse(bytes), sip::ParseError::kOk);
         // The edge adds a Path only for a flow it names (reg-id in the Contact).
         const std::string path =
             token.empty() ? std::string()
                           : "<sip:" + std::string(token) + "@ep1.example.com;transport=tcp;lr;ob>";
-        const RegisterFlow flow = flow_of(path, token);
+        const RegisterFlow flow = flow_of(path, token, transport);
         std::string response;
         int calls = 0;
         registrar.handle_register(m, flow, now, [&](std::string_view r, uint32_t flow_timer_s) {
@@ -108,7 +118,7 @@ TEST_F(RegistrarTest, OutboundRegisterAnswersExactOk) {
              "TOKEN1");
     EXPECT_EQ(response,
               "SIP/2.0 200 OK\r\n"
-              "Via: SIP/2.0/TCP 192.0.2.2:50123;branch=z9hG4bK-1\r\n"
+              "Via: SIP/2.0/TCP 192.0.2.2:50123;branch=z9hG4bK-c1-1\r\n"
               "From: <sip:bob@example.com>;tag=f1\r\n"
               "To: <sip:bob@example.com>;tag=9586a45b70f72a80\r\n"
               "Call-ID: c1\r\n"
@@ -339,6 +349,153 @@ TEST(RegistrarAsyncTest, TooManyInFlightGets503) {
     store.run();
     EXPECT_EQ(registrar.in_flight_count(), 0u);
     EXPECT_EQ(answered, kRegisterInFlightCountMax + 1);
+}
+
+// ---- Server transactions over UDP (RFC 3261 §17.2.2) ---------------------
+
+// Counts what reaches the store.
+class CountingStore : public state::BindingStore {
+public:
+    void apply(const state::RegisterUpdate& update, Time now, Done done) override {
+        ++apply_count;
+        inner_.apply(update, now, std::move(done));
+    }
+    void lookup(std::string_view aor, Time now, Done done) override {
+        inner_.lookup(aor, now, std::move(done));
+    }
+    void forget_flow(std::string_view token, Time now) override { inner_.forget_flow(token, now); }
+    size_t expire(Time now) override { return inner_.expire(now); }
+
+    int apply_count = 0;
+
+private:
+    state::EmbeddedStore inner_;
+};
+
+class RegistrarUdpTest : public RegistrarTest {
+protected:
+    std::string send_udp(const std::string& bytes, Time now) {
+        return send(udp_registrar_, bytes, "UDPTOKEN", now, Transport::kUdp);
+    }
+
+    CountingStore counting_store_;
+    Registrar udp_registrar_{counting_store_, config_};
+};
+
+// Issue 9 / BENCHMARKS.md bug 7: sipp retransmitted a REGISTER the node had
+// answered, and the copy got 500 Out Of Order.
+TEST_F(RegistrarUdpTest, RetransmittedRegisterGetsTheSameOkAndIsAppliedOnce) {
+    const std::string bytes =
+        make_register("bob", "c1", 2, {ob_contact("sip:bob@192.0.2.2:50123", 1)}, "UDP");
+    const std::string first = send_udp(bytes, kT0);
+    ASSERT_EQ(status_line(first), "SIP/2.0 200 OK");
+    EXPECT_EQ(last_flow_timer_s_, 120u);
+    last_flow_timer_s_ = 0;
+    // T1 later the UA, not having heard the 200, sends the request again.
+    const std::string again = send_udp(bytes, kT0 + milliseconds(500));
+    EXPECT_EQ(again, first);
+    EXPECT_EQ(last_flow_timer_s_, 120u);  // the edge holds the flow as for the first
+    EXPECT_EQ(counting_store_.apply_count, 1);
+    EXPECT_EQ(udp_registrar_.stats().retransmission_answered_count, 1u);
+    EXPECT_EQ(udp_registrar_.stats().store_failure_count, 0u);
+    // And again near the end of Timer J (64*T1 = 32 s).
+    EXPECT_EQ(send_udp(bytes, kT0 + milliseconds(31999)), first);
+    EXPECT_EQ(counting_store_.apply_count, 1);
+}
+
+// After Timer J the transaction is gone: the same bytes are a new request,
+// which §10.3 step 7 refuses.
+TEST_F(RegistrarUdpTest, AfterTimerJTheSameRequestIsNewAgain) {
+    const std::string bytes =
+        make_register("bob", "c1", 2, {ob_contact("sip:bob@192.0.2.2:50123", 1)}, "UDP");
+    ASSERT_EQ(status_line(send_udp(bytes, kT0)), "SIP/2.0 200 OK");
+    EXPECT_EQ(status_line(send_udp(bytes, kT0 + seconds(32))), "SIP/2.0 500 Out Of Order Request");
+    EXPECT_EQ(counting_store_.apply_count, 2);
+}
+
+// A new transaction (new branch) with a stale CSeq still gets its 500: the
+// table answers retransmissions, it does not hide §10.3 step 7.
+TEST_F(RegistrarUdpTest, NewBranchWithTheSameCSeqIsNotARetransmission) {
+    const std::string bytes =
+        make_register("bob", "c1", 2, {ob_contact("sip:bob@192.0.2.2:50123", 1)}, "UDP");
+    ASSERT_EQ(status_line(send_udp(bytes, kT0)), "SIP/2.0 200 OK");
+    std::string other = bytes;
+    other.replace(other.find("branch=z9hG4bK-"), 15, "branch=z9hG4bKx");
+    EXPECT_EQ(status_line(send_udp(other, kT0 + seconds(1))), "SIP/2.0 500 Out Of Order Request");
+    EXPECT_EQ(counting_store_.apply_count, 2);
+}
+
+// Every final response is kept, refusals too.
+TEST_F(RegistrarUdpTest, RefusalIsKeptAndSentAgain) {
+    const std::string bytes = make_register(
+        "bob", "c1", 1, {ob_contact("sip:bob@192.0.2.2", 1, ";expires=10")}, "UDP");
+    const std::string first = send_udp(bytes, kT0);
+    ASSERT_EQ(status_line(first), "SIP/2.0 423 Interval Too Brief");
+    EXPECT_EQ(send_udp(bytes, kT0 + seconds(1)), first);
+    EXPECT_EQ(udp_registrar_.stats().rejected_count, 1u);
+    EXPECT_EQ(udp_registrar_.completed().count(), 1u);
+}
+
+// Over TCP the client never retransmits and Timer J is zero: nothing kept.
+TEST_F(RegistrarUdpTest, NothingIsKeptOverTcp) {
+    const std::string bytes = make_register("bob", "c1", 2, {ob_contact("sip:bob@192.0.2.2", 1)});
+    ASSERT_EQ(status_line(send(bytes, "F1")), "SIP/2.0 200 OK");
+    EXPECT_EQ(registrar_.completed().count(), 0u);
+    EXPECT_EQ(status_line(send(bytes, "F1", kT0 + seconds(1))), "SIP/2.0 500 Out Of Order Request");
+}
+
+// Redis answers later: a copy that arrives meanwhile is absorbed (§17.2.2
+// Trying), the answer goes out once, and a later copy gets it again.
+TEST(RegistrarAsyncTest, RetransmissionWhileTheStoreWaitsIsAbsorbed) {
+    outbound::RegistrarConfig config;
+    DeferredStore store;
+    Registrar registrar(store, config);
+    const std::string bytes =
+        make_register("bob", "c1", 1, {ob_contact("sip:bob@192.0.2.2", 1)}, "UDP");
+    sip::Message m;
+    ASSERT_EQ(m.parse(bytes), sip::ParseError::kOk);
+    std::vector<std::string> responses;
+    auto respond = [&](std::string_view r, uint32_t) { responses.emplace_back(r); };
+    const RegisterFlow flow = flow_of("<sip:TOK@ep1.example.com;lr;ob>", "TOK", Transport::kUdp);
+    registrar.handle_register(m, flow, kT0, respond);
+    registrar.handle_register(m, flow, kT0 + milliseconds(500), respond);
+    EXPECT_EQ(store.pending_count(), 1u);  // one apply, not two
+    EXPECT_TRUE(responses.empty());
+    EXPECT_EQ(registrar.stats().retransmission_absorbed_count, 1u);
+    store.run();
+    ASSERT_EQ(responses.size(), 1u);
+    EXPECT_EQ(status_line(responses[0]), "SIP/2.0 200 OK");
+    registrar.handle_register(m, flow, kT0 + milliseconds(1500), respond);
+    ASSERT_EQ(responses.size(), 2u);
+    EXPECT_EQ(responses[1], responses[0]);
+    EXPECT_EQ(store.pending_count(), 0u);
+    EXPECT_EQ(registrar.in_flight_count(), 0u);
+}
+
+// The 503 of a full in-flight pool is a final response too.
+TEST(RegistrarAsyncTest, OverloadAnswerIsKeptOverUdp) {
+    outbound::RegistrarConfig config;
+    DeferredStore store;
+    Registrar registrar(store, config);
+    auto respond = [](std::string_view, uint32_t) {};
+    for (uint32_t i = 0; i < kRegisterInFlightCountMax; ++i) {
+        const std::string b = make_register("u" + std::to_string(i), "c" + std::to_string(i), 1,
+                                            {"Contact: <sip:u@192.0.2.2>"}, "UDP");
+        sip::Message m;
+        ASSERT_EQ(m.parse(b), sip::ParseError::kOk);
+        registrar.handle_register(m, flow_of({}, {}, Transport::kUdp), kT0, respond);
+    }
+    const std::string over = make_register("late", "cl", 1, {"Contact: <sip:l@192.0.2.2>"}, "UDP");
+    sip::Message m;
+    ASSERT_EQ(m.parse(over), sip::ParseError::kOk);
+    std::vector<std::string> got;
+    auto keep = [&](std::string_view r, uint32_t) { got.emplace_back(r); };
+    registrar.handle_register(m, flow_of({}, {}, Transport::kUdp), kT0, keep);
+    store.run();  // the pool drains; the copy still gets the 503 it was sent
+    registrar.handle_register(m, flow_of({}, {}, Transport::kUdp), kT0 + seconds(1), keep);
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(status_line(got[0]), "SIP/2.0 503 Registrar Overloaded");
+    EXPECT_EQ(got[1], got[0]);
 }
 
 }  // namespace

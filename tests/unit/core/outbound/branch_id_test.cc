@@ -21,11 +21,12 @@ TEST(BranchId, StatelessBytes) {
 TEST(BranchId, ProxyBytes) {
     const BranchId id = write_branch_id({.kind = BranchKind::kProxy,
                                          .worker_index = 0x1f,
-                                         .slot = 0xabc,
+                                         .slot = 0xabc9,
                                          .branch_index = 0xd,
                                          .hash = 0xfff0123456789aULL,  // only 44 bits kept
                                          .loop = 7});
-    EXPECT_EQ(id.view(), "z9hG4bK-fep1f0123456789aabcd0000000000000007");
+    EXPECT_EQ(id.view(), "z9hG4bK-fep1f0123456789aabc9d0000000000000007");
+    EXPECT_EQ(id.size, 45u);
     EXPECT_LE(id.size, kOurBranchSizeMax);
 }
 
@@ -45,6 +46,20 @@ TEST(BranchId, RoundTripsAtTheLimits) {
         ASSERT_TRUE(back.has_value()) << id.view();
         EXPECT_EQ(*back, f);
     }
+}
+
+// The slot field spans a full 16-bit slot number (a worker's proxy holds up
+// to 65,536 calls): the highest slot and one that needs every digit.
+TEST(BranchId, ProxySlotUsesFourDigits) {
+    for (uint16_t slot : {uint16_t{0}, uint16_t{0x0fff}, uint16_t{0x1000}, uint16_t{0xffff}}) {
+        const BranchFields f{.kind = BranchKind::kProxy, .slot = slot, .loop = 3};
+        const BranchId id = write_branch_id(f);
+        const std::optional<BranchFields> back = read_branch_id(id.view());
+        ASSERT_TRUE(back.has_value()) << id.view();
+        EXPECT_EQ(back->slot, slot);
+    }
+    // A 44-byte proxy branch (the former 3-digit slot) is not ours any more.
+    EXPECT_FALSE(read_branch_id("z9hG4bK-fep1f0123456789aabcd0000000000000007"));
 }
 
 TEST(BranchId, RefusesWhatIsNotOurs) {
