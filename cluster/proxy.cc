@@ -293,7 +293,7 @@ void HomeProxy::handle_cancel(const sip::Message& cancel, const RequestFlow& flo
             // §9.2: the INVITE's transaction exists and has its final
             // response: the CANCEL gets 200 and has no effect.
             ++stats_.cancels_matched;
-            answer(cancel, flow, 200, {}, response_buffer_.get(), respond);
+            answer(cancel, flow, 200, {}, config_.branch_secret, response_buffer_.get(), respond);
             return;
         }
         ++stats_.cancels_unmatched;
@@ -986,7 +986,7 @@ void HomeProxy::on_destination_failed(const Endpoint& destination, Time now) {
         }
         if (call.feedback_count > 0) {
             drain_feedback(call, now);
-            settle(call);
+            settle(call, now);
         }
     }
 }
