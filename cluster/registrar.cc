@@ -17,15 +17,24 @@ namespace fe::cluster {
 static_assert(state::kBindingCountPerAorMax <= outbound::kListedBindingCountMax,
               "a 200 must be able to list every binding the store keeps");
 
-// Everything one REGISTER needs after the caller's buffers are gone.
+// Everything one REGISTER needs until it is answered. With a store that
+// answers inside apply() (the embedded one) that is within the caller's
+// call, so the views point at the caller's message; with one that answers
+// later (Redis) they point at copies made here.
 struct Registrar::Pending {
+    // The copies, for a store that answers later.
     std::string request_bytes;
-    sip::Message request;  // Parsed from request_bytes.
-    std::string path_value;
-    std::string flow_token;
-    // received/rport of the response's top Via; views into request_bytes.
+    sip::Message own_request;  // Parsed from request_bytes.
+    std::string own_path_value;
+    std::string own_flow_token;
+    // The REGISTER and the edge's Path value and token: the caller's, or the
+    // copies above.
+    const sip::Message* request = nullptr;
+    std::string_view path_value;
+    std::string_view flow_token;
+    // received/rport of the response's top Via; views into *request.
     outbound::ViaReceived via;
-    outbound::RegisterDecision decision;  // Views into request_bytes, path_value, flow_token.
+    outbound::RegisterDecision decision;  // Views into *request, path_value, flow_token.
     state::BindingUpdate updates[outbound::kContactCountPerRegisterMax];
     Respond respond;
     Time now{};
@@ -118,6 +127,10 @@ void Registrar::release(std::unique_ptr<Pending> pending) {
     FE_ASSERT(!pending->in_flight_id.has_value());
     pending->respond = nullptr;
     pending->keyed = false;
+    // Views of an inline REGISTER die with its caller's call.
+    pending->request = nullptr;
+    pending->path_value = {};
+    pending->flow_token = {};
     free_.push_back(std::move(pending));
 }
 
@@ -179,29 +192,45 @@ void Registrar::handle_register(const sip::Message& request, const RegisterFlow&
         return;
     }
     std::unique_ptr<Pending> p = acquire();
-    p->request_bytes.assign(request.bytes());
-    p->path_value.assign(flow.path_value);
-    p->flow_token.assign(flow.flow_token);
     p->respond = std::move(respond);
     p->now = now;
-    // The bytes parsed once already, so this cannot fail.
-    const sip::ParseError reparse = p->request.parse(p->request_bytes);
-    FE_ASSERT(reparse == sip::ParseError::kOk);
-    if (keyed) {
+    // An inline store answers before this returns: the caller's message and
+    // views stay valid that long, so nothing is copied or parsed again.
+    const bool inline_store = store_.answers_inline();
+    if (inline_store) {
+        p->request = &request;
+        p->path_value = flow.path_value;
+        p->flow_token = flow.flow_token;
+        if (keyed) {
+            p->keyed = true;
+            p->key = key;
+        }
+    } else {
+        p->request_bytes.assign(request.bytes());
+        p->own_path_value.assign(flow.path_value);
+        p->own_flow_token.assign(flow.flow_token);
+        p->path_value = p->own_path_value;
+        p->flow_token = p->own_flow_token;
+        // The bytes parsed once already, so this cannot fail.
+        const sip::ParseError reparse = p->own_request.parse(p->request_bytes);
+        FE_ASSERT(reparse == sip::ParseError::kOk);
+        p->request = &p->own_request;
+    }
+    if (keyed && !inline_store) {
         const std::string_view from = request.bytes();
         const std::string_view to = p->request_bytes;
         p->keyed = true;
         p->key = txn::ServerKey{rebase(key.branch, from, to), rebase(key.sent_by, from, to),
                                 rebase(key.method, from, to)};
     }
-    p->via = outbound::via_received_of(p->request, flow.source);
+    p->via = outbound::via_received_of(*p->request, flow.source);
     const outbound::RegisterInput in{.first_hop = flow.first_hop,
                                      .path_value = p->path_value,
                                      .flow_token = p->flow_token,
                                      .config = &config_,
                                      .now = now,
                                      .top_via = p->via.edit()};
-    outbound::decide_register(p->request, in, p->decision);
+    outbound::decide_register(*p->request, in, p->decision);
     if (p->decision.rejected()) {
         ++stats_.rejected_count;
         respond_and_release(std::move(p), outbound::CommitResult::kOk, {});
@@ -239,6 +268,7 @@ void Registrar::handle_register(const sip::Message& request, const RegisterFlow&
                                                 const state::AorView& aor) mutable {
                      on_applied(std::move(pending), status, aor);
                  });
+    FE_ASSERT(!inline_store || !raw->waiting);  // its contract: done before apply() returns
     if (raw->waiting && raw->keyed) {
         // The store answers later (Redis): copies that arrive meanwhile are
         // absorbed. An inline answer (the embedded store) needs no index:
@@ -277,7 +307,7 @@ void Registrar::respond_and_release(std::unique_ptr<Pending> pending,
                                     std::span<const outbound::CurrentBinding> bindings) {
     sip::Writer out(response_buffer_.data(), response_buffer_.size());
     uint32_t flow_timer_s = 0;
-    if (outbound::build_register_response(pending->request, pending->decision, commit, bindings,
+    if (outbound::build_register_response(*pending->request, pending->decision, commit, bindings,
                                           out) == sip::BuildError::kOk) {
         if (!pending->decision.rejected() && commit == outbound::CommitResult::kOk) {
             flow_timer_s = pending->decision.flow_timer_s;
@@ -287,7 +317,7 @@ void Registrar::respond_and_release(std::unique_ptr<Pending> pending,
         out.clear();
         const sip::ResponseSpec spec{.status_code = 500, .reason = "Response Too Large",
                                      .top_via = pending->via.edit()};
-        const sip::BuildError fallback = sip::build_response(pending->request, spec, out);
+        const sip::BuildError fallback = sip::build_response(*pending->request, spec, out);
         FE_ASSERT(fallback == sip::BuildError::kOk);
     }
     pending->waiting = false;

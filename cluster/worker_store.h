@@ -47,6 +47,10 @@ public:
     void lookup(std::string_view aor_key, Time now, Done done) override;
     void forget_flow(std::string_view flow_token, Time now) override;
     size_t expire(Time now) override;
+    // No backend answers kUnavailable at once; the backend's own otherwise.
+    bool answers_inline() const override {
+        return backend_ == nullptr || backend_->answers_inline();
+    }
 
     // Calls answered kUnavailable because no backend was installed.
     uint64_t refused_count() const { return refused_count_; }

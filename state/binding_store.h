@@ -146,6 +146,12 @@ public:
     // work per call; call it every loop turn. Returns how many it removed.
     // Lookups never return expired bindings whether or not this ran.
     virtual size_t expire(Time now) = 0;
+
+    // Every `done` is called before apply() / lookup() returns: a caller may
+    // then keep views of its own buffers in what it hands over instead of
+    // copying them (the registrar does, saving a copy and a second parse per
+    // REGISTER). False when an answer may come later (Redis).
+    virtual bool answers_inline() const { return false; }
 };
 
 }  // namespace fe::state

@@ -105,6 +105,7 @@ public:
     void lookup(std::string_view aor_key, Time now, Done done) override;
     void forget_flow(std::string_view flow_token, Time now) override;
     size_t expire(Time now) override;
+    bool answers_inline() const override { return true; }
 
     // Bindings stored (expired ones not yet removed included), all shards.
     size_t binding_count_for_test() const;
