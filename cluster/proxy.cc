@@ -52,21 +52,6 @@ std::string_view upstream_key(const sip::Message& request, std::span<char> out) 
 
 bool is_2xx(uint16_t status) { return status >= 200 && status < 300; }
 
-// The §17.2.3 key of a request (views into it) for the completed table;
-// false when its top Via does not parse (the table refuses keys without the
-// magic cookie itself).
-bool server_key_of(const sip::Message& request, txn::ServerKey& key) {
-    const sip::ListRange vias = request.list(sip::HeaderId::kVia);
-    if (vias.empty()) {
-        return false;
-    }
-    syntax::Via via;
-    if (syntax::parse_via(*vias.begin(), via) != syntax::Error::kOk) {
-        return false;
-    }
-    key = txn::ServerKey{via.branch, via.sent_by, request.method_text()};
-    return true;
-}
 
 }  // namespace
 
@@ -253,7 +238,7 @@ bool HomeProxy::matches_ack(const sip::Message& ack) const {
     // The ACK of a non-2xx whose call was released (Confirmed). The edge
     // asks without a time: the wheel's is at most a loop turn old.
     txn::ServerKey key;
-    return server_key_of(ack, key) &&
+    return outbound::server_key_of(ack, key) &&
            completed_.match(key, wheel_.processed_until()).verdict ==
                txn::CompletedVerdict::kAbsorb;
 }
@@ -262,7 +247,7 @@ void HomeProxy::handle_ack(const sip::Message& ack, Time now) {
     Call* found = call_for_upstream_key(ack);
     if (found == nullptr) {
         txn::ServerKey key;
-        if (server_key_of(ack, key) &&
+        if (outbound::server_key_of(ack, key) &&
             completed_.match(key, now).verdict == txn::CompletedVerdict::kAbsorb) {
             // An ACK retransmission for a released call, in Confirmed.
             ++stats_.acks_absorbed;
@@ -289,7 +274,7 @@ void HomeProxy::handle_cancel(const sip::Message& cancel, const RequestFlow& flo
     Call* found = call_for_upstream_key(cancel);
     if (found == nullptr) {
         txn::ServerKey key;
-        if (server_key_of(cancel, key) && completed_.has_invite_for_cancel(key, now)) {
+        if (outbound::server_key_of(cancel, key) && completed_.has_invite_for_cancel(key, now)) {
             // §9.2: the INVITE's transaction exists and has its final
             // response: the CANCEL gets 200 and has no effect.
             ++stats_.cancels_matched;
@@ -343,7 +328,7 @@ bool HomeProxy::handle_retransmission(const sip::Message& request, Time now) {
 bool HomeProxy::answer_from_completed(const sip::Message& request, Time now,
                                       Respond& respond) {
     txn::ServerKey key;
-    if (!server_key_of(request, key)) {
+    if (!outbound::server_key_of(request, key)) {
         return false;
     }
     const txn::CompletedMatch done = completed_.match(key, now);
@@ -1109,7 +1094,7 @@ void HomeProxy::keep_completed(Call& call, Time now) {
     } else {
         return;  // terminated for good (TCP, Timer J passed, a transport error)
     }
-    if (!server_key_of(call.request, entry.key)) {
+    if (!outbound::server_key_of(call.request, entry.key)) {
         ++stats_.completed_not_kept;
         return;
     }

@@ -7,6 +7,7 @@
 
 #include "core/base/assert.h"
 #include "core/outbound/edge.h"
+#include "core/outbound/proxy_request.h"
 #include "core/sip/limits.h"
 #include "core/sip/response.h"
 #include "core/syntax/via.h"
@@ -66,21 +67,6 @@ state::BindingAction store_action(outbound::BindingAction action) {
                                                       : state::BindingAction::kUpsert;
 }
 
-// The §17.2.3 server transaction key of a request (views into its bytes);
-// false when the top Via does not parse (no transaction: handled as new
-// every time it comes).
-bool server_key_of(const sip::Message& request, txn::ServerKey& key) {
-    const sip::ListRange vias = request.list(sip::HeaderId::kVia);
-    if (vias.empty()) {
-        return false;
-    }
-    syntax::Via via;
-    if (syntax::parse_via(*vias.begin(), via) != syntax::Error::kOk) {
-        return false;
-    }
-    key = txn::ServerKey{via.branch, via.sent_by, request.method_text()};
-    return true;
-}
 
 // `view`, which lies in `from`, moved to the same place in `to` (a copy).
 std::string_view rebase(std::string_view view, std::string_view from, std::string_view to) {
@@ -172,7 +158,7 @@ void Registrar::handle_register(const sip::Message& request, const RegisterFlow&
     // transport does not duplicate, and Timer J is zero).
     txn::ServerKey key;
     const bool keyed = txn::reliability_of(flow.transport) == txn::Reliability::kUnreliable &&
-                       server_key_of(request, key);
+                       outbound::server_key_of(request, key);
     if (keyed && answer_retransmission(key, now, respond)) {
         return;
     }

@@ -10,6 +10,7 @@
 #include "core/base/assert.h"
 #include "core/base/strings.h"
 #include "core/sip/limits.h"
+#include "core/syntax/via.h"
 #include "core/token/limits.h"
 #include "core/txn/limits.h"
 #include "core/txn/txn_table.h"
@@ -116,6 +117,19 @@ uint64_t branch_hash(const sip::Message& request, const BranchSecret& secret) {
     uint64_t h = chain_hash(secret, 0, top_via);
     h = chain_hash(secret, h, request.header(sip::HeaderId::kCallId));
     return chain_hash(secret, h, request.header(sip::HeaderId::kCSeq));
+}
+
+bool server_key_of(const sip::Message& request, txn::ServerKey& key) {
+    const sip::ListRange vias = request.list(sip::HeaderId::kVia);
+    if (vias.empty()) {
+        return false;
+    }
+    syntax::Via via;
+    if (syntax::parse_via(*vias.begin(), via) != syntax::Error::kOk) {
+        return false;
+    }
+    key = txn::ServerKey{via.branch, via.sent_by, request.method_text()};
+    return true;
 }
 
 ToTag response_to_tag(const sip::Message& request, const BranchSecret& secret) {

@@ -44,6 +44,7 @@
 #include "core/sip/edit.h"
 #include "core/sip/message.h"
 #include "core/sip/response.h"
+#include "core/txn/txn_table.h"
 
 namespace fe::outbound {
 
@@ -57,6 +58,11 @@ struct BranchSecret {
 // The per-request part of every branch id of a call (BranchFields::hash of
 // a kProxy branch, core/outbound/branch_id.h).
 uint64_t branch_hash(const sip::Message& request, const BranchSecret& secret);
+
+// The RFC 3261 §17.2.3 server transaction key of a request (views into its
+// bytes): top Via branch and sent-by, method. False when the top Via does not
+// parse: no transaction, each copy is handled as new.
+bool server_key_of(const sip::Message& request, txn::ServerKey& key);
 
 // The To tag of a response this node builds for `request` without keeping
 // state: "fe" + 16 hex digits of branch_hash(). RFC 3261 §19.3 wants at least
