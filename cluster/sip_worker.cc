@@ -369,7 +369,7 @@ void SipWorker::to_registrar(const Source& source, const sip::Message& request,
     stats_.registers_local.add();
     const RegisterFlow flow{.first_hop = route.first_hop, .path_value = path_value,
                             .flow_token = token, .transport = source.transport,
-                            .source = source.remote};
+                            .source = source.remote, .top_via = &route.top_via};
     registrar_->handle_register(
         request, flow, now, [this, source, from](std::string_view response, uint32_t flow_timer_s) {
             respond_on(source, from, response, flow_timer_s);
@@ -440,13 +440,7 @@ void SipWorker::forward(const Source& source, const sip::Message& request,
     const bool register_first_hop =
         request.method() == sip::Method::kRegister && route.edits.path_ob;
     const outbound::BranchId branch = outbound::write_branch(
-        request, [&] {
-            syntax::Via top;
-            return syntax::parse_via(*request.list(sip::HeaderId::kVia).begin(), top) ==
-                           syntax::Error::kOk
-                       ? top.branch
-                       : std::string_view();
-        }(),
+        request, route.top_via.branch,
         register_first_hop ? outbound::BranchKind::kStatelessRegister
                            : outbound::BranchKind::kStateless);
     char via[outbound::kEdgeViaValueSizeMax];
@@ -457,7 +451,7 @@ void SipWorker::forward(const Source& source, const sip::Message& request,
     char rr_source[outbound::kFlowUriValueSizeMax];
     char path[outbound::kFlowUriValueSizeMax];
     ForwardPlan plan{.edits = &route.edits, .via = std::string_view(via, via_size)};
-    const outbound::ViaReceived received = outbound::via_received_of(request, source.remote);
+    const outbound::ViaReceived received = outbound::via_received_of(route.top_via, source.remote);
     plan.via_received = received.edit();
     if (route.edits.record_route_target) {
         const size_t n = outbound::write_flow_uri_value(route.flow_token, context_.address(out),

@@ -84,8 +84,9 @@ RouteWalk walk_routes(const sip::Message& request, const RouterContext& ctx) {
 // verdict when the request must be refused, else nullopt. Max-Forwards waits
 // for a forward (a REGISTER answered here ignores it).
 std::optional<RequestRoute> validate(const sip::Message& request, const RouterContext& ctx,
-                                     syntax::Uri& ruri) {
+                                     syntax::Uri& ruri, syntax::Via& top_via) {
     const LoopResult loop = detect_loop(request, *ctx.me);
+    top_via = loop.top;
     if (loop.verdict == LoopCheck::kMalformed) {
         return respond(400, "Bad Via", loop.error);
     }
@@ -273,12 +274,13 @@ Hop classify_hop(std::string_view value, const EdgeIdentity& me, const token::Ke
     return hop;
 }
 
-RequestRoute route_request(const sip::Message& request, const RouterContext& ctx) {
-    FE_ASSERT(request.is_request());
-    FE_ASSERT(ctx.me != nullptr);
-    FE_ASSERT(ctx.keys != nullptr);
+namespace {
+
+// route_request() without the top Via it hands back.
+RequestRoute decide_route(const sip::Message& request, const RouterContext& ctx,
+                          syntax::Via& top_via) {
     syntax::Uri ruri;
-    if (auto refused = validate(request, ctx, ruri)) {
+    if (auto refused = validate(request, ctx, ruri, top_via)) {
         return *refused;
     }
     const RouteWalk walk = walk_routes(request, ctx);
@@ -333,6 +335,18 @@ RequestRoute route_request(const sip::Message& request, const RouterContext& ctx
         return r;
     }
     return forward_onward(request, ctx, walk, ruri, edits);
+}
+
+}  // namespace
+
+RequestRoute route_request(const sip::Message& request, const RouterContext& ctx) {
+    FE_ASSERT(request.is_request());
+    FE_ASSERT(ctx.me != nullptr);
+    FE_ASSERT(ctx.keys != nullptr);
+    syntax::Via top_via;
+    RequestRoute r = decide_route(request, ctx, top_via);
+    r.top_via = top_via;
+    return r;
 }
 
 ResponseRoute route_response(const sip::Message& response, const EdgeIdentity& me,

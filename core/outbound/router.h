@@ -152,6 +152,10 @@ struct [[nodiscard]] RequestRoute {
     bool first_hop = false;
     // kRespond with a syntax defect: which one (for the reason phrase).
     syntax::Error syntax_error = syntax::Error::kOk;
+    // The request's top Via as the router parsed it (for received/rport and
+    // the transaction key, so no later step parses it again); empty (no
+    // host) when the request was refused before or because of its Vias.
+    syntax::Via top_via;
 };
 
 RequestRoute route_request(const sip::Message& request, const RouterContext& ctx);
