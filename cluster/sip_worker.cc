@@ -62,6 +62,7 @@ SipWorker::SipWorker(net::Runtime& runtime, const NodeContext& context,
     if (store != nullptr && context.roles.proxy) {
         HomeProxyConfig config = context.proxy;
         config.worker_index = static_cast<uint8_t>(index_);
+        config.token_cache = &tokens_;
         proxy_ = std::make_unique<HomeProxy>(*store, *this, runtime.timer_wheel(),
                                              std::move(config));
     }
@@ -272,6 +273,7 @@ void SipWorker::handle_request(const Source& source, const sip::Message& request
     const outbound::RouterContext ctx{
         .me = &identity_,
         .keys = context_.key_ring,
+        .token_cache = &tokens_,
         .source = flows_.fields_of(source),
         .roles = context_.roles,
         .ack_matches_proxy = proxy_ != nullptr && request.method() == sip::Method::kAck &&
@@ -520,7 +522,7 @@ void SipWorker::forward(const Source& source, const sip::Message& request,
 
 void SipWorker::handle_response(const sip::Message& response, Time now) {
     const outbound::ResponseRoute route =
-        outbound::route_response(response, identity_, *context_.key_ring);
+        outbound::route_response(response, identity_, *context_.key_ring, &tokens_);
     switch (route.kind) {
         case outbound::ResponseRouteKind::kDrop:
             if (route.drop == outbound::ResponseDrop::kMalformedVia) {
@@ -635,8 +637,8 @@ ProxySender::SendStatus SipWorker::send_to_uri(std::string_view uri,
 
 // ---- Flows and delivery -----------------------------------------------------
 
-std::string_view SipWorker::mint(const token::Fields& fields, std::span<char> out) const {
-    const token::MintResult m = token::mint(*context_.key_ring, fields, out);
+std::string_view SipWorker::mint(const token::Fields& fields, std::span<char> out) {
+    const token::MintResult m = tokens_.mint(*context_.key_ring, fields, out);
     if (m.status != token::MintStatus::kOk) {
         return {};
     }
@@ -784,7 +786,7 @@ void SipWorker::deliver_parcel(const ParcelHeader& header, std::string_view mess
             return;
         }
         const outbound::ResponseRoute route =
-            outbound::route_response(response, identity_, *context_.key_ring);
+            outbound::route_response(response, identity_, *context_.key_ring, &tokens_);
         if (proxy_ != nullptr && proxy_->handle_response(response, now)) {
             return;
         }

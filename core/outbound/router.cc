@@ -11,6 +11,11 @@
 namespace fe::outbound {
 namespace {
 
+token::VerifyResult verify_token(const token::KeyRing& keys, std::string_view text,
+                                 token::TokenCache* cache) {
+    return cache != nullptr ? cache->verify(keys, text) : token::verify(keys, text);
+}
+
 RequestRoute respond(uint16_t status, std::string_view reason = {},
                      syntax::Error error = syntax::Error::kOk) {
     RequestRoute r;
@@ -52,7 +57,7 @@ RouteWalk walk_routes(const sip::Message& request, const RouterContext& ctx) {
             walk.next = value;  // more of ours than any real route set holds
             return walk;
         }
-        Hop hop = classify_hop(value, *ctx.me, *ctx.keys);
+        Hop hop = classify_hop(value, *ctx.me, *ctx.keys, ctx.token_cache);
         switch (hop.kind) {
             case HopKind::kForeign:
             case HopKind::kClusterToken:  // another node of ours: loose-routed to it
@@ -177,7 +182,7 @@ RequestRoute route_register(const sip::Message& request, const RouterContext& ct
     // the cluster) was not put there by us for this flow: a copied token
     // would make the proxy deliver someone else's calls down another flow.
     for (std::string_view value : request.list(sip::HeaderId::kPath)) {
-        const Hop hop = classify_hop(value, *ctx.me, *ctx.keys);
+        const Hop hop = classify_hop(value, *ctx.me, *ctx.keys, ctx.token_cache);
         if (hop.kind == HopKind::kMalformed) {
             return respond(400, "Bad Path", hop.error);
         }
@@ -235,7 +240,8 @@ std::string_view request_route_kind_name(RequestRouteKind kind) {
     return "unknown";
 }
 
-Hop classify_hop(std::string_view value, const EdgeIdentity& me, const token::KeyRing& keys) {
+Hop classify_hop(std::string_view value, const EdgeIdentity& me, const token::KeyRing& keys,
+                 token::TokenCache* cache) {
     Hop hop;
     syntax::NameAddr name_addr;
     if (syntax::Error e = syntax::parse_name_addr(value, name_addr); e != syntax::Error::kOk) {
@@ -249,7 +255,7 @@ Hop classify_hop(std::string_view value, const EdgeIdentity& me, const token::Ke
         if (name_addr.uri.is_tel() || !name_addr.uri.has_user()) {
             return hop;
         }
-        const token::VerifyResult v = token::verify(keys, name_addr.uri.user);
+        const token::VerifyResult v = verify_token(keys, name_addr.uri.user, cache);
         if (v.status == token::VerifyStatus::kOk) {
             hop.kind = HopKind::kClusterToken;
             hop.token = name_addr.uri.user;
@@ -264,7 +270,7 @@ Hop classify_hop(std::string_view value, const EdgeIdentity& me, const token::Ke
         return hop;
     }
     hop.token = name_addr.uri.user;
-    const token::VerifyResult v = token::verify(keys, hop.token);
+    const token::VerifyResult v = verify_token(keys, hop.token, cache);
     if (v.status != token::VerifyStatus::kOk) {
         hop.kind = HopKind::kBadToken;  // OB-EDGE-14, OB-EDGE-08
         return hop;
@@ -350,7 +356,7 @@ RequestRoute route_request(const sip::Message& request, const RouterContext& ctx
 }
 
 ResponseRoute route_response(const sip::Message& response, const EdgeIdentity& me,
-                             const token::KeyRing& keys) {
+                             const token::KeyRing& keys, token::TokenCache* cache) {
     FE_ASSERT(!response.is_request());
     ResponseRoute r;
     const sip::ListRange vias = response.list(sip::HeaderId::kVia);
@@ -367,7 +373,7 @@ ResponseRoute route_response(const sip::Message& response, const EdgeIdentity& m
     r.branch = *branch;
     const std::optional<syntax::Param> fl = top.params.find("fl");
     if (fl && fl->has_value) {
-        const token::VerifyResult flow = token::verify(keys, fl->value);
+        const token::VerifyResult flow = verify_token(keys, fl->value, cache);
         if (flow.status == token::VerifyStatus::kOk) {
             r.flow = flow.fields;
             r.has_flow = true;

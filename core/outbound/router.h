@@ -80,6 +80,7 @@
 #include "core/syntax/error.h"
 #include "core/token/flow_token.h"
 #include "core/token/key_ring.h"
+#include "core/token/token_cache.h"
 
 namespace fe::outbound {
 
@@ -93,6 +94,8 @@ struct Roles {
 struct RouterContext {
     const EdgeIdentity* me = nullptr;
     const token::KeyRing* keys = nullptr;
+    // The worker's cache of verified tokens, or null (verify every time).
+    token::TokenCache* token_cache = nullptr;
     // The flow the message came in on, as its token would name it (node,
     // worker, slot, generation, transport; for UDP the remote address and
     // the local socket).
@@ -183,7 +186,8 @@ struct Hop {
     syntax::Error error = syntax::Error::kOk;
 };
 
-Hop classify_hop(std::string_view value, const EdgeIdentity& me, const token::KeyRing& keys);
+Hop classify_hop(std::string_view value, const EdgeIdentity& me, const token::KeyRing& keys,
+                 token::TokenCache* cache = nullptr);
 
 // ---- Responses ----
 
@@ -215,6 +219,6 @@ struct [[nodiscard]] ResponseRoute {
 };
 
 ResponseRoute route_response(const sip::Message& response, const EdgeIdentity& me,
-                             const token::KeyRing& keys);
+                             const token::KeyRing& keys, token::TokenCache* cache = nullptr);
 
 }  // namespace fe::outbound
