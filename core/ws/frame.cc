@@ -18,7 +18,9 @@ constexpr uint8_t kLength7Bits = 0x7F;
 constexpr uint8_t kLength16 = 126;
 constexpr uint8_t kLength64 = 127;
 
-constexpr bool is_control(uint8_t opcode) { return (opcode & 0x08) != 0; }
+constexpr bool is_control(uint8_t opcode) {
+    return (opcode & 0x08) != 0;
+}
 
 constexpr bool is_known_opcode(uint8_t opcode) {
     return opcode <= 0x2 || (opcode >= 0x8 && opcode <= 0xA);
@@ -116,8 +118,9 @@ DecodeResult FrameDecoder::decode(std::span<uint8_t> bytes, std::span<uint8_t> a
         }
         if (!control) {
             const bool fragmented = continuation || !h.fin;
-            const uint64_t limit = fragmented ? std::min<uint64_t>(message_size_max_, assembly.size())
-                                              : message_size_max_;
+            const uint64_t limit = fragmented
+                                       ? std::min<uint64_t>(message_size_max_, assembly.size())
+                                       : message_size_max_;
             if (assembled_size_ + h.payload_size > limit) {
                 return fail(CloseCode::kMessageTooBig);
             }
@@ -126,7 +129,8 @@ DecodeResult FrameDecoder::decode(std::span<uint8_t> bytes, std::span<uint8_t> a
         if (rest.size() < h.size || rest.size() - h.size < h.payload_size) {
             return need_more;
         }
-        const std::span<uint8_t> payload = rest.subspan(h.size, static_cast<size_t>(h.payload_size));
+        const std::span<uint8_t> payload =
+            rest.subspan(h.size, static_cast<size_t>(h.payload_size));
         if (h.masked) {
             std::memcpy(h.key.data(), rest.data() + 2 + extended, h.key.size());
             mask_payload(payload, h.key);
@@ -163,14 +167,17 @@ DecodeResult FrameDecoder::on_data(const Header& h, std::span<uint8_t> payload,
     const auto opcode = static_cast<Opcode>(h.opcode);
     if (opcode != Opcode::kContinuation && h.fin) {
         // The common case: a whole message in one frame, delivered in place.
-        const MessageType type = opcode == Opcode::kText ? MessageType::kText : MessageType::kBinary;
+        const MessageType type =
+            opcode == Opcode::kText ? MessageType::kText : MessageType::kBinary;
         if (type == MessageType::kText) {
             internal::Utf8State utf8;
             if (!internal::utf8_feed(utf8, payload) || !utf8.complete()) {
                 return fail(CloseCode::kInvalidPayload);  // §8.1
             }
         }
-        return {.kind = EventKind::kMessage, .message_type = type, .consumed = consumed,
+        return {.kind = EventKind::kMessage,
+                .message_type = type,
+                .consumed = consumed,
                 .payload = payload};
     }
     if (opcode != Opcode::kContinuation) {
@@ -196,7 +203,8 @@ DecodeResult FrameDecoder::on_data(const Header& h, std::span<uint8_t> payload,
     if (open_type_ == MessageType::kText && !utf8_.complete()) {
         return fail(CloseCode::kInvalidPayload);  // a code point cut by the end
     }
-    const DecodeResult r{.kind = EventKind::kMessage, .message_type = open_type_,
+    const DecodeResult r{.kind = EventKind::kMessage,
+                         .message_type = open_type_,
                          .consumed = consumed,
                          .payload = std::span<const uint8_t>(assembly.data(), assembled_size_)};
     assembling_ = false;
@@ -208,7 +216,8 @@ DecodeResult FrameDecoder::on_data(const Header& h, std::span<uint8_t> payload,
 DecodeResult FrameDecoder::on_close(std::span<uint8_t> payload, uint32_t consumed) {
     if (payload.empty()) {
         state_ = State::kClosed;
-        return {.kind = EventKind::kClose, .consumed = consumed,
+        return {.kind = EventKind::kClose,
+                .consumed = consumed,
                 .close_code = static_cast<uint16_t>(CloseCode::kNoStatus)};
     }
     if (payload.size() == 1) {
@@ -299,9 +308,9 @@ size_t write_control_frame(Opcode opcode, std::span<const uint8_t> payload,
                            std::span<uint8_t, kControlFrameSizeMax> out) {
     FE_ASSERT(is_control(static_cast<uint8_t>(opcode)));
     FE_ASSERT(payload.size() <= kControlPayloadSizeMax);
-    const size_t header_size = write_frame_header(
-        {.opcode = opcode, .payload_size = payload.size(), .mask = mask},
-        out.first<kFrameHeaderSizeMax>());
+    const size_t header_size =
+        write_frame_header({.opcode = opcode, .payload_size = payload.size(), .mask = mask},
+                           out.first<kFrameHeaderSizeMax>());
     FE_ASSERT(header_size + payload.size() <= out.size());
     const std::span<uint8_t> body = out.subspan(header_size, payload.size());
     if (!payload.empty()) {
@@ -313,8 +322,7 @@ size_t write_control_frame(Opcode opcode, std::span<const uint8_t> payload,
     return header_size + payload.size();
 }
 
-size_t write_close_frame(uint16_t code, std::string_view reason,
-                         const std::optional<MaskKey>& mask,
+size_t write_close_frame(uint16_t code, std::string_view reason, const std::optional<MaskKey>& mask,
                          std::span<uint8_t, kControlFrameSizeMax> out) {
     FE_ASSERT(reason.size() <= kCloseReasonSizeMax);
     if (code == static_cast<uint16_t>(CloseCode::kNoStatus)) {

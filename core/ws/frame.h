@@ -112,7 +112,7 @@ inline std::string_view as_chars(std::span<const uint8_t> bytes) {
 }
 
 class FrameDecoder {
-public:
+  public:
     // `message_size_max` caps a message's payload (1009 beyond it).
     explicit FrameDecoder(Role role, uint32_t message_size_max = kMessageSizeMax);
 
@@ -128,15 +128,15 @@ public:
     // part of it.
     bool assembling() const { return assembling_; }
 
-private:
+  private:
     enum class State : uint8_t { kOpen, kClosed, kFailed };
 
     struct Header;
     DecodeResult fail(CloseCode code);
-    DecodeResult on_frame(const Header& h, std::span<uint8_t> payload,
-                          std::span<uint8_t> assembly, uint32_t consumed);
-    DecodeResult on_data(const Header& h, std::span<uint8_t> payload,
-                         std::span<uint8_t> assembly, uint32_t consumed);
+    DecodeResult on_frame(const Header& h, std::span<uint8_t> payload, std::span<uint8_t> assembly,
+                          uint32_t consumed);
+    DecodeResult on_data(const Header& h, std::span<uint8_t> payload, std::span<uint8_t> assembly,
+                         uint32_t consumed);
     DecodeResult on_close(std::span<uint8_t> payload, uint32_t consumed);
 
     const Role role_;
@@ -182,8 +182,7 @@ struct FrameSpec {
 // Writes a frame header with the shortest length encoding; returns its size
 // (2 to kFrameHeaderSizeMax). Control frames must be final and at most 125
 // bytes (asserted: a programmer error).
-size_t write_frame_header(const FrameSpec& spec,
-                          std::span<uint8_t, kFrameHeaderSizeMax> out);
+size_t write_frame_header(const FrameSpec& spec, std::span<uint8_t, kFrameHeaderSizeMax> out);
 
 // XORs `payload` with `key`, starting at key byte `offset % 4` (for payloads
 // masked in pieces). Masking and unmasking are the same operation.
@@ -197,8 +196,7 @@ size_t write_control_frame(Opcode opcode, std::span<const uint8_t> payload,
 
 // A close frame with `code` and `reason` (valid UTF-8 of at most
 // kCloseReasonSizeMax bytes, asserted). kNoStatus writes an empty close frame.
-size_t write_close_frame(uint16_t code, std::string_view reason,
-                         const std::optional<MaskKey>& mask,
+size_t write_close_frame(uint16_t code, std::string_view reason, const std::optional<MaskKey>& mask,
                          std::span<uint8_t, kControlFrameSizeMax> out);
 
 }  // namespace fe::ws

@@ -19,7 +19,7 @@ constexpr std::string_view kBlankLine = "\r\n\r\n";
 
 // Appends to a caller buffer whose size the callers' limits guarantee.
 class Out {
-public:
+  public:
     explicit Out(std::span<char> out) : out_(out) {}
     Out& add(std::string_view s) {
         FE_ASSERT(s.size() <= out_.size() - size_);
@@ -29,7 +29,7 @@ public:
     }
     size_t size() const { return size_; }
 
-private:
+  private:
     std::span<char> out_;
     size_t size_ = 0;  // bytes written; never above out_.size()
 };
@@ -195,8 +195,9 @@ bool origin_allowed(const HandshakeOptions& options, std::string_view origin, bo
     if (!present) {
         return options.origin_absent == HandshakeOptions::Absent::kAllow;
     }
-    return std::any_of(options.origins_allowed.begin(), options.origins_allowed.end(),
-                       [&](std::string_view allowed) { return equals_ignore_case(allowed, origin); });
+    return std::any_of(
+        options.origins_allowed.begin(), options.origins_allowed.end(),
+        [&](std::string_view allowed) { return equals_ignore_case(allowed, origin); });
 }
 
 // Checks the fields in the order the header comment lists; kNone: accept.
@@ -329,9 +330,10 @@ HandshakeResult read_handshake(std::string_view bytes, HandshakeScan& scan,
         return refuse(r, HandshakeError::kBadRequestLine, response);
     }
     RequestFields f;
-    const HeadParse parsed = for_each_header(
-        head.substr(eol + kCrlf.size()),
-        [&](std::string_view name, std::string_view value) { note_request_header(f, name, value); });
+    const HeadParse parsed = for_each_header(head.substr(eol + kCrlf.size()),
+                                             [&](std::string_view name, std::string_view value) {
+                                                 note_request_header(f, name, value);
+                                             });
     if (parsed != HeadParse::kOk) {
         return refuse(r,
                       parsed == HeadParse::kTooMany ? HandshakeError::kTooManyHeaders
@@ -347,10 +349,11 @@ HandshakeResult read_handshake(std::string_view bytes, HandshakeScan& scan,
     }
     const Accept accept = accept_of(f.key);
     Out out(response);
-    out.add("HTTP/1.1 101 Switching Protocols\r\n"
-            "Upgrade: websocket\r\n"
-            "Connection: Upgrade\r\n"
-            "Sec-WebSocket-Accept: ")
+    out.add(
+           "HTTP/1.1 101 Switching Protocols\r\n"
+           "Upgrade: websocket\r\n"
+           "Connection: Upgrade\r\n"
+           "Sec-WebSocket-Accept: ")
         .add({accept.data(), accept.size()})
         .add("\r\nSec-WebSocket-Protocol: sip\r\n\r\n");
     r.verdict = HandshakeVerdict::kAccept;
@@ -362,18 +365,17 @@ HandshakeResult read_handshake(std::string_view bytes, HandshakeScan& scan,
 namespace {
 
 bool is_header_text(std::string_view s, size_t size_max) {
-    return !s.empty() && s.size() <= size_max &&
-           std::all_of(s.begin(), s.end(), [](char c) {
-               const auto u = static_cast<unsigned char>(c);
-               return u >= 0x20 && u != 0x7F;
-           });
+    return !s.empty() && s.size() <= size_max && std::all_of(s.begin(), s.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u >= 0x20 && u != 0x7F;
+    });
 }
 
 // Largest request write_upgrade_request() can produce.
-constexpr size_t kUpgradeRequestFixedSize =
-    sizeof("GET  HTTP/1.1\r\nHost: \r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-           "Sec-WebSocket-Key: \r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: sip\r\n"
-           "Origin: \r\n\r\n");
+constexpr size_t kUpgradeRequestFixedSize = sizeof(
+    "GET  HTTP/1.1\r\nHost: \r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Key: \r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: sip\r\n"
+    "Origin: \r\n\r\n");
 static_assert(kUpgradeRequestFixedSize + kHandshakeTargetSizeMax + 2 * kHandshakeHostSizeMax +
                       kKeySize <=
                   kHandshakeRequestSizeMax,
@@ -495,9 +497,10 @@ UpgradeResult read_upgrade_response(std::string_view bytes, HandshakeScan& scan,
         return refuse_with(UpgradeError::kNotSwitching);
     }
     ResponseFields f;
-    const HeadParse parsed = for_each_header(
-        head.substr(eol + kCrlf.size()),
-        [&](std::string_view name, std::string_view value) { note_response_header(f, name, value); });
+    const HeadParse parsed = for_each_header(head.substr(eol + kCrlf.size()),
+                                             [&](std::string_view name, std::string_view value) {
+                                                 note_response_header(f, name, value);
+                                             });
     if (parsed != HeadParse::kOk) {
         return refuse_with(UpgradeError::kBadHeader);
     }

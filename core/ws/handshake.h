@@ -78,19 +78,19 @@ enum class HandshakeVerdict : uint8_t { kNeedMore, kAccept, kRefuse };
 // Why a handshake was refused, for counters.
 enum class HandshakeError : uint8_t {
     kNone,
-    kTooLarge,            // no blank line within kHandshakeSizeMax
-    kNotGet,              // method is not GET (known from the first bytes)
-    kBadRequestLine,      // target or version malformed, or not HTTP/1.1
-    kBadHeader,           // header syntax: no colon, space before it, folding, control bytes
-    kTooManyHeaders,      // more than kHandshakeHeaderCountMax
-    kBadHost,             // Host absent, empty or repeated
-    kNoUpgrade,           // Upgrade does not list websocket
-    kNoConnectionUpgrade, // Connection does not list Upgrade
-    kBadVersion,          // Sec-WebSocket-Version not exactly one 13 (426)
-    kBadKey,              // Sec-WebSocket-Key absent, repeated or not 16 bytes
-    kOriginRefused,       // 403
-    kBadOrigin,           // Origin repeated
-    kNoSip,               // Sec-WebSocket-Protocol does not offer "sip"
+    kTooLarge,             // no blank line within kHandshakeSizeMax
+    kNotGet,               // method is not GET (known from the first bytes)
+    kBadRequestLine,       // target or version malformed, or not HTTP/1.1
+    kBadHeader,            // header syntax: no colon, space before it, folding, control bytes
+    kTooManyHeaders,       // more than kHandshakeHeaderCountMax
+    kBadHost,              // Host absent, empty or repeated
+    kNoUpgrade,            // Upgrade does not list websocket
+    kNoConnectionUpgrade,  // Connection does not list Upgrade
+    kBadVersion,           // Sec-WebSocket-Version not exactly one 13 (426)
+    kBadKey,               // Sec-WebSocket-Key absent, repeated or not 16 bytes
+    kOriginRefused,        // 403
+    kBadOrigin,            // Origin repeated
+    kNoSip,                // Sec-WebSocket-Protocol does not offer "sip"
 };
 
 // The request's fields, views into the bytes given to read_handshake(),
@@ -108,7 +108,7 @@ struct [[nodiscard]] HandshakeResult {
     uint16_t status = 0;         // 101, 400, 403 or 426; 0 with kNeedMore
     uint32_t request_size = 0;   // bytes up to the blank line, when it was found
     uint32_t response_size = 0;  // bytes written to `response`
-    HandshakeRequest request{};    // filled as far as parsing got
+    HandshakeRequest request{};  // filled as far as parsing got
 };
 
 // Progress through an incomplete request. One per connection, only valid with
@@ -125,7 +125,7 @@ HandshakeResult read_handshake(std::string_view bytes, HandshakeScan& scan,
 // Client side.
 
 struct UpgradeRequestSpec {
-    std::string_view host{};    // Host header: "edge.example.com" or "192.0.2.1:8080"
+    std::string_view host{};  // Host header: "edge.example.com" or "192.0.2.1:8080"
     std::string_view target = "/";
     std::string_view origin{};  // empty: no Origin header
     std::string_view key{};     // from key_of()
@@ -138,22 +138,22 @@ size_t write_upgrade_request(const UpgradeRequestSpec& spec,
 
 enum class UpgradeError : uint8_t {
     kNone,
-    kTooLarge,        // no blank line within kHandshakeSizeMax
-    kBadStatusLine,   // not "HTTP/1.1 NNN reason"
-    kNotSwitching,    // a status other than 101 (see `status`)
-    kBadHeader,       // header syntax or count
-    kNoUpgrade,       // Upgrade is not websocket
+    kTooLarge,       // no blank line within kHandshakeSizeMax
+    kBadStatusLine,  // not "HTTP/1.1 NNN reason"
+    kNotSwitching,   // a status other than 101 (see `status`)
+    kBadHeader,      // header syntax or count
+    kNoUpgrade,      // Upgrade is not websocket
     kNoConnectionUpgrade,
-    kBadAccept,       // Sec-WebSocket-Accept absent, repeated or wrong
-    kNoSip,           // the server did not select "sip" (RFC 7118 §4)
-    kExtension,       // the server selected an extension we did not offer
+    kBadAccept,  // Sec-WebSocket-Accept absent, repeated or wrong
+    kNoSip,      // the server did not select "sip" (RFC 7118 §4)
+    kExtension,  // the server selected an extension we did not offer
 };
 
 struct [[nodiscard]] UpgradeResult {
     HandshakeVerdict verdict = HandshakeVerdict::kNeedMore;  // kAccept or kRefuse when done
     UpgradeError error = UpgradeError::kNone;
-    uint16_t status = 0;          // the server's status code, once read
-    uint32_t response_size = 0;   // bytes up to the blank line; frames follow
+    uint16_t status = 0;         // the server's status code, once read
+    uint32_t response_size = 0;  // bytes up to the blank line; frames follow
 };
 
 // Reads the server's answer to a request sent with `key`.
