@@ -121,7 +121,10 @@ class FrameDecoder {
     // it is open: the caller passes the same buffer, contents untouched, until
     // that message is delivered; its size caps fragmented messages (1009
     // beyond it; an empty one refuses every fragmented message). Outside a
-    // fragmented message it may be any buffer, or empty.
+    // fragmented message it may be any buffer, or empty: a transport that
+    // pools assembly buffers can lend one on every call and take it back
+    // whenever assembling() is false afterwards, so only connections with a
+    // fragmented message open hold one.
     DecodeResult decode(std::span<uint8_t> bytes, std::span<uint8_t> assembly);
 
     // True while a fragmented message is open, i.e. while `assembly` holds
