@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <optional>
 
@@ -66,18 +67,35 @@ bool could_start_with(std::string_view bytes, std::string_view prefix) {
     return bytes.substr(0, n) == prefix.substr(0, n);
 }
 
-// RFC 7230 §3.2.6 tchar.
-bool is_tchar(char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-        return true;
+// RFC 7230 §3.2.6 tchar, as a table: header names are most of the bytes the
+// handshake looks at one by one.
+constexpr std::array<bool, 256> kTchar = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+        t[static_cast<size_t>(c)] =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+                std::string_view::npos;
     }
-    return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
+    return t;
+}();
 
 // RFC 7230 §3.2 field-vchar, SP, HTAB, obs-text: anything but other controls.
-bool is_value_char(char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return c == '\t' || (u >= 0x20 && u != 0x7F);
+constexpr std::array<bool, 256> kValueChar = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+        t[static_cast<size_t>(c)] = c == '\t' || (c >= 0x20 && c != 0x7F);
+    }
+    return t;
+}();
+
+bool all_in(std::string_view s, const std::array<bool, 256>& table) {
+    for (char c : s) {
+        if (!table[static_cast<unsigned char>(c)]) {
+            return false;
+        }
+    }
+    return true;
 }
 
 std::string_view trim_ows(std::string_view s) {
@@ -130,8 +148,7 @@ HeadParse for_each_header(std::string_view headers, Visit&& visit) {
         }
         const std::string_view name = line.substr(0, colon);
         const std::string_view value = trim_ows(line.substr(colon + 1));
-        if (!std::all_of(name.begin(), name.end(), is_tchar) ||
-            !std::all_of(value.begin(), value.end(), is_value_char)) {
+        if (!all_in(name, kTchar) || !all_in(value, kValueChar)) {
             return HeadParse::kBadHeader;
         }
         visit(name, value);
