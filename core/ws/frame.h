@@ -142,19 +142,22 @@ class FrameDecoder {
                          uint32_t consumed);
     DecodeResult on_close(std::span<uint8_t> payload, uint32_t consumed);
 
-    const Role role_;
+    // Widest first: one decoder per WebSocket connection, 32 bytes (frame.cc
+    // asserts it), and no buffer of its own.
+    //
+    // True from the first fragment of a message to its final one
+    // (assembling_); then open_type_ is its type, assembled_size_ its bytes in
+    // the assembly buffer at assembly_data_, and utf8_ (text only) the
+    // validation state after them. False: assembled_size_ is 0.
+    const uint8_t* assembly_data_ = nullptr;
     const uint32_t message_size_max_;
-    State state_ = State::kOpen;
+    uint32_t assembled_size_ = 0;
     // kFailed: the close code decode() keeps returning.
     CloseCode failure_ = CloseCode::kNormal;
-    // True from the first fragment of a message to its final one; then
-    // open_type_ is its type and assembled_size_ its bytes in the assembly
-    // buffer at assembly_data_, and utf8_ (text only) the validation state
-    // after them. False: assembled_size_ is 0.
+    const Role role_;
+    State state_ = State::kOpen;
     bool assembling_ = false;
     MessageType open_type_ = MessageType::kText;
-    uint32_t assembled_size_ = 0;
-    const uint8_t* assembly_data_ = nullptr;
     internal::Utf8State utf8_;
 };
 
