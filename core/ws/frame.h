@@ -90,8 +90,10 @@ enum class EventKind : uint8_t {
     kPing,      // Answer with a pong carrying `payload` (§5.5.2).
     kPong,      // Unsolicited or an answer to our ping (§5.5.3).
     kClose,     // Peer's close: `close_code` (1005 when none), `payload` is
-                // the reason. Answer with a close, then close the TCP side.
-                // The decoder consumes and ignores everything after it.
+                // the reason. Answer write_close_frame(close_code, "") (an
+                // empty close for 1005, RFC 6455 §5.5.1 echo otherwise), then
+                // close the TCP side. The decoder consumes and ignores
+                // everything after it.
     kError,     // The peer broke RFC 6455: send a close with `close_code`
                 // (1002, 1007 or 1009) and drop the connection. Sticky.
 };
