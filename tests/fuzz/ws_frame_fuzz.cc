@@ -81,7 +81,9 @@ bool valid_utf8(std::string_view s) {
 
 std::vector<Event> decode_chunked(const Setup& setup, std::string_view wire, size_t chunk) {
     FrameDecoder decoder(setup.role, setup.message_size_max);
-    std::vector<uint8_t> assembly(setup.assembly_size);
+    // One buffer for every pass: each pass's decoder starts afresh.
+    static std::vector<uint8_t> assembly_buffer(fe::ws::kMessageSizeMax);
+    const std::span<uint8_t> assembly(assembly_buffer.data(), setup.assembly_size);
     std::vector<Event> events;
     std::vector<uint8_t> pending;
     for (size_t at = 0; at < wire.size();) {
@@ -114,8 +116,7 @@ std::vector<Event> decode_chunked(const Setup& setup, std::string_view wire, siz
                 break;
             }
         }
-        std::vector<uint8_t> left(rest.begin(), rest.end());
-        pending.swap(left);
+        pending.erase(pending.begin(), pending.end() - static_cast<long>(rest.size()));
     }
     return events;
 }
