@@ -3,8 +3,12 @@
 // Named limits of the WebSocket codec (RFC 6455 as RFC 7118 uses it for SIP),
 // each with its reason. The handshake reader and the frame decoder refuse
 // input beyond these with the HTTP status or close code RFC 6455 asks for,
-// never by growing. Time limits (how long a handshake or a partial frame may
-// take) belong to the transport and live in net/limits.h: core/ has no clock.
+// never by growing. Time limits belong to the transport and live in
+// net/limits.h (core/ has no clock): how long a handshake may take, how long a
+// partial frame may sit unconsumed, and how long a fragmented message may stay
+// open. The last one matters: a peer sending empty continuation frames keeps
+// a message, and so the connection's assembly buffer, open at no cost to
+// itself, and only a clock can end that.
 //
 //   std::array<char, fe::ws::kHandshakeResponseSizeMax> response;  // always enough
 //   std::array<uint8_t, fe::ws::kFrameHeaderSizeMax> header;       // any frame header
