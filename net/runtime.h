@@ -31,6 +31,10 @@
 #include "net/handler.h"
 #include "net/mailbox.h"
 
+namespace fe::net::tls {
+class TlsContext;
+}  // namespace fe::net::tls
+
 namespace fe::net {
 
 enum class CloseMode : uint8_t {
@@ -47,9 +51,12 @@ enum class [[nodiscard]] ConnectResult : uint8_t {
 
 // The listening sockets a worker is given (opened by Workers with SO_REUSEPORT).
 struct WorkerSocket {
-    Transport transport = Transport::kUdp;
+    Transport transport = Transport::kUdp;  // kUdp, kTcp or kTls
     int fd = -1;     // the worker takes ownership
     Endpoint local;
+    // kTls: the server context every connection accepted here handshakes
+    // with; shared by the workers, it outlives them.
+    const tls::TlsContext* tls = nullptr;
 };
 
 class Runtime {

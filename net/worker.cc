@@ -31,6 +31,8 @@ std::string_view close_reason_name(CloseReason reason) {
         case CloseReason::kConnectFailed: return "connect failed";
         case CloseReason::kConnectTimeout: return "connect timeout";
         case CloseReason::kShutdown: return "shutdown";
+        case CloseReason::kTlsHandshakeTimeout: return "TLS handshake timeout";
+        case CloseReason::kTlsFailed: return "TLS failure";
     }
     return "unknown";
 }
@@ -117,10 +119,17 @@ absl::Status Worker::init(std::vector<WorkerSocket> sockets) {
     FE_RETURN_IF_ERROR(stream_buffers_.init(ring_, kStreamBufferGroup,
                                             config_.stream_buffer_count, kStreamBufferSize));
     for (const WorkerSocket& socket : sockets_) {
+        if (socket.transport == Transport::kTls && tls_plaintext_ == nullptr) {
+            tls_plaintext_ = std::make_unique<char[]>(tls::kTlsRecordPlaintextSizeMax);
+        }
+    }
+    for (const WorkerSocket& socket : sockets_) {
         if (socket.transport == Transport::kUdp) {
             add_udp_socket(socket);
         } else {
             tcp_listen_fds_.push_back(socket.fd);
+            listen_tls_.push_back(socket.transport == Transport::kTls ? socket.tls : nullptr);
+            FE_ASSERT((socket.transport == Transport::kTls) == (socket.tls != nullptr));
         }
     }
     init_accept_slots();
@@ -350,6 +359,8 @@ void Worker::begin_stop() {
         }
     }
     starved_accepts_.clear();
+    tls_parked_accepts_.clear();
+    tls_waiting_.clear();  // their connections close below
     // Stop accepting now: new connections are refused rather than queued in a
     // backlog nobody serves. (Accepts still in the kernel hold their own
     // reference to the listener until their cancel completes.)
@@ -620,7 +631,10 @@ void Worker::free_connection(Connection& c) {
     FE_ASSERT(!c.recv_submitted && !c.send_submitted && !c.close_submitted);
     FE_ASSERT(!c.socket_submitted && !c.nodelay_submitted && !c.connect_submitted);
     FE_ASSERT(!c.file_installed);
+    FE_ASSERT(!c.tls_handshaking);
     wheel_.cancel(c.timer);
+    c.tls_waiting = false;
+    c.tls.reset();  // not earlier: deliver_tls() may still be inside it when the close starts
     c.state = Connection::State::kFree;
     c.opened = false;
     c.flush_before_close = false;
@@ -688,8 +702,17 @@ void Worker::on_accept(AcceptSlot& slot, int32_t result) {
                                      slot.address_size);
     c.file_installed = true;
     c.state = Connection::State::kOpen;
-    c.opened = true;
     stats_.connections_accepted.add();
+    if (tls_listener(slot.listener_index)) {
+        // The handler hears of it when the handshake completes (open_tls()).
+        const uint32_t listener_index = slot.listener_index;
+        if (!tls_accept_parked(slot)) {
+            arm_accept(slot);
+        }
+        start_tls(c, listener_index);
+        return;
+    }
+    c.opened = true;
     arm_accept(slot);
     handler_->on_connection_open(*this, id_of(c), c.peer, Transport::kTcp, now_);
     if (c.state != Connection::State::kOpen) {
@@ -840,8 +863,13 @@ void Worker::on_stream_recv(Connection& c, int32_t result, uint32_t flags) {
         const auto buffer_id = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
         if (result > 0 && c.state == Connection::State::kOpen) {
             stats_.stream_bytes_received.add(static_cast<uint64_t>(result));
-            deliver_stream(c, std::string_view(stream_buffers_.buffer(buffer_id),
-                                               static_cast<size_t>(result)));
+            const std::string_view bytes(stream_buffers_.buffer(buffer_id),
+                                         static_cast<size_t>(result));
+            if (c.tls != nullptr) {
+                deliver_tls(c, bytes);
+            } else {
+                deliver_stream(c, bytes);
+            }
         }
         stream_buffers_.recycle(buffer_id);
     } else if (result == 0) {
@@ -976,6 +1004,9 @@ SendResult Worker::send_stream(ConnectionId id, std::span<const std::string_view
     size_t total = 0;
     for (std::string_view part : parts) {
         total += part.size();
+    }
+    if (c->tls != nullptr) {
+        return send_tls(*c, parts, total);
     }
     if (c->send_queue_size + total > config_.send_queue_size_max) {
         // A reader slower than we write: close rather than grow.
@@ -1124,6 +1155,12 @@ void Worker::begin_close(Connection& c, CloseReason reason, CloseMode mode) {
         return;
     }
     FE_ASSERT(c.state == Connection::State::kOpen || c.state == Connection::State::kConnecting);
+    if (c.tls != nullptr) {
+        if (mode == CloseMode::kAfterSend) {
+            close_notify_tls(c);  // queued before the flush below decides
+        }
+        end_tls_handshake(c);
+    }
     const ConnectionId id = id_of(c);
     const bool was_connecting = c.state == Connection::State::kConnecting;
     c.state = Connection::State::kClosing;
@@ -1202,6 +1239,12 @@ void Worker::on_connection_timer(time::Timer& timer, Time now) {
             worker.begin_close(c, CloseReason::kConnectTimeout, CloseMode::kAbort);
             break;
         case Connection::State::kOpen:
+            if (c.tls_handshaking) {
+                // Slowloris at the TLS layer: no handshake within its limit.
+                worker.stats_.tls_handshake_timeouts.add();
+                worker.begin_close(c, CloseReason::kTlsHandshakeTimeout, CloseMode::kAbort);
+                break;
+            }
             // Slowloris: a partial message outlived its time limit.
             worker.stats_.partial_timeouts.add();
             worker.begin_close(c, CloseReason::kPartialTimeout, CloseMode::kAbort);

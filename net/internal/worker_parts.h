@@ -2,10 +2,11 @@
 //
 // The private parts of a net::Worker (net/worker.h): its operation records
 // and the state of its sockets, accept slots, send slots and connections.
-// Shared by the files that implement Worker; nothing outside net/
-// includes it.
+// Shared by the files that implement Worker (net/worker.cc, and the TLS
+// stream path in net/worker_tls.cc); nothing outside net/ includes it.
 //
 //   Worker::Connection& c = connections_[op.index];   // from a CQE's Op
+//   if (c.tls != nullptr) { ... }                      // a TLS connection
 #pragma once
 
 #include <liburing.h>
@@ -20,6 +21,7 @@
 #include "core/base/fd_poller.h"
 #include "core/time/timer_wheel.h"
 #include "net/limits.h"
+#include "net/tls/tls_session.h"
 #include "net/worker.h"
 
 namespace fe::net {
@@ -105,8 +107,9 @@ struct Worker::UdpSendSlot {
     char* data = nullptr;  // kUdpDatagramSizeMax bytes of udp_send_memory_
 };
 
-// One TCP connection. Budget: ~330 bytes, nothing else while idle (no receive
-// buffer, no send chunk, no partial buffer).
+// One TCP connection. Budget: ~340 bytes, nothing else while idle (no receive
+// buffer, no send chunk, no partial buffer); a TLS connection adds its
+// session (~4.2 kB idle, net/tls/tls_session.h).
 struct Worker::Connection {
     enum class State : uint8_t {
         kFree,
@@ -154,8 +157,17 @@ struct Worker::Connection {
     msghdr send_msg{};
     iovec send_iov[kSendIovecCountMax]{};
     sockaddr_in6 connect_address{};  // large enough for v4 and v6
-    // kConnecting: connect timeout; kOpen: partial message timeout;
-    // kClosing: flush timeout.
+    // A connection accepted on a TLS listener: its session, from accept to
+    // free_connection() (bytes in both directions go through it); null for
+    // plain TCP. tls_handshaking: counted in tls_handshakes_in_flight_, the
+    // handler not told yet (opened is false), and the timer is the
+    // handshake's.
+    std::unique_ptr<tls::TlsSession> tls;
+    bool tls_handshaking = false;
+    // In tls_waiting_: accepted, not read, no timer, until a handshake ends.
+    bool tls_waiting = false;
+    // kConnecting: connect timeout; kOpen: TLS handshake timeout, then
+    // partial message timeout; kClosing: flush timeout.
     time::Timer timer{&Worker::on_connection_timer, nullptr};
 };
 

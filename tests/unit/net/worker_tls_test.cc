@@ -1,0 +1,267 @@
+// Checks the worker's TLS stream path (net/worker_tls.cc) over real loopback
+// sockets: a client TlsSession (net/tls) on a blocking socket handshakes with
+// a TLS listener, the handler sees the connection open as kTls only then and
+// gets plaintext, and its sends come back encrypted; a client that never
+// finishes its handshake is closed at tls_handshake_time_max without the
+// handler hearing of it; garbage instead of a ClientHello fails the handshake
+// and is counted; and past tls_handshakes_in_flight_max a new connection
+// waits its turn instead of being served at once. Skipped without io_uring.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net/internal/socket.h"
+#include "net/probe.h"
+#include "net/tls/tls_context.h"
+#include "net/tls/tls_session.h"
+#include "net/worker.h"
+#include "net/workers.h"
+
+namespace fe::net {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string data_path(std::string_view name) {
+    return std::string(FE_TLS_TEST_DATA_DIR) + "/" + std::string(name);
+}
+
+std::unique_ptr<tls::TlsContext> make_context(tls::TlsRole role) {
+    tls::TlsContextConfig config;
+    config.role = role;
+    if (role == tls::TlsRole::kServer) {
+        config.identities.push_back({.certificate_chain_file = data_path("example-com-ec.pem"),
+                                     .private_key_file = data_path("example-com-ec.key")});
+    }
+    config.ca_file = data_path("ca.pem");
+    auto context = tls::TlsContext::create(config);
+    EXPECT_TRUE(context.ok()) << context.status();
+    return context.ok() ? std::move(*context) : nullptr;
+}
+
+// Echoes whole lines of plaintext; records the transport it was opened with.
+class EchoHandler : public Handler {
+  public:
+    void on_datagram(Runtime&, UdpSocketId, const Endpoint&, std::string_view, Time) override {}
+    size_t on_stream_data(Runtime& runtime, ConnectionId connection, std::string_view bytes,
+                          Time) override {
+        const size_t end = bytes.find('\n');
+        if (end == std::string_view::npos) {
+            return 0;
+        }
+        EXPECT_EQ(runtime.send_stream(connection, bytes.substr(0, end + 1)), SendResult::kQueued);
+        return end + 1;
+    }
+    void on_connection_open(Runtime&, ConnectionId, const Endpoint&, Transport transport,
+                            Time) override {
+        if (transport == Transport::kTls) {
+            tls_opened.fetch_add(1);
+        }
+    }
+    void on_connection_closed(Runtime&, ConnectionId, CloseReason, Time) override {
+        closed.fetch_add(1);
+    }
+    void on_mailbox(Runtime&, const MailboxItem&, Time) override {}
+
+    std::atomic<int> tls_opened{0};
+    std::atomic<int> closed{0};
+};
+
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 5000ms) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            return false;
+        }
+        std::this_thread::sleep_for(1ms);
+    }
+    return true;
+}
+
+int tcp_connect(const Endpoint& to, std::chrono::milliseconds timeout = 5000ms) {
+    sockaddr_storage address;
+    const socklen_t size = internal::to_sockaddr(to, address);
+    const int fd = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    EXPECT_GE(fd, 0);
+    timeval tv{.tv_sec = timeout.count() / 1000, .tv_usec = (timeout.count() % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), size), 0) << strerror(errno);
+    return fd;
+}
+
+void send_all(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+        const ssize_t n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        ASSERT_GT(n, 0) << strerror(errno);
+        bytes.remove_prefix(static_cast<size_t>(n));
+    }
+}
+
+// A TLS client over a blocking socket: pumps until `done` or the socket
+// fails; returns the plaintext received.
+struct Client {
+    int fd = -1;
+    std::unique_ptr<tls::TlsSession> session;
+    std::string plaintext;
+
+    bool pump_until(const std::function<bool()>& done) {
+        std::array<char, 4096> in;
+        std::array<char, tls::kTlsRecordPlaintextSizeMax> out;
+        while (!done()) {
+            const std::string_view output = session->take_output();
+            if (!output.empty()) {
+                send_all(fd, output);
+            }
+            if (done()) {
+                return true;
+            }
+            const ssize_t n = recv(fd, in.data(), in.size(), 0);
+            if (n <= 0) {
+                return false;
+            }
+            std::string_view bytes(in.data(), static_cast<size_t>(n));
+            while (!bytes.empty()) {
+                const tls::FeedResult r = session->feed(bytes, out);
+                plaintext.append(out.data(), r.plaintext_size);
+                bytes.remove_prefix(r.consumed);
+                if (r.state == tls::TlsState::kFailed || r.consumed == 0) {
+                    return false;
+                }
+            }
+        }
+        const std::string_view output = session->take_output();
+        if (!output.empty()) {
+            send_all(fd, output);
+        }
+        return true;
+    }
+};
+
+class WorkerTlsTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (auto features = probe_io_uring(); !features.ok()) {
+            GTEST_SKIP() << "io_uring unavailable: " << features.status();
+        }
+        server_ = make_context(tls::TlsRole::kServer);
+        client_ = make_context(tls::TlsRole::kClient);
+        ASSERT_NE(server_, nullptr);
+        ASSERT_NE(client_, nullptr);
+    }
+
+    void start(WorkerConfig config = {}) {
+        config.connection_count_max = 256;
+        config.stream_buffer_count = 64;
+        config.accept_in_flight_count = 4;
+        workers_ = std::make_unique<Workers>(
+            WorkersConfig{.worker_count = 1,
+                          .listens = {{Transport::kTls, *Endpoint::parse("127.0.0.1:0"),
+                                       server_.get()}},
+                          .worker = config},
+            std::vector<Handler*>{&handler_});
+        const absl::Status status = workers_->start();
+        ASSERT_TRUE(status.ok()) << status;
+    }
+
+    Client connect_client() {
+        Client c;
+        c.fd = tcp_connect(workers_->listening()[0].endpoint);
+        auto session = tls::TlsSession::connect(*client_, {.peer_host = "p1.example.com"});
+        EXPECT_TRUE(session.ok()) << session.status();
+        c.session = std::move(*session);
+        return c;
+    }
+
+    const WorkerStats& stats() { return workers_->worker(0).stats(); }
+
+    void TearDown() override {
+        if (workers_) {
+            workers_->stop();
+        }
+    }
+
+    std::unique_ptr<tls::TlsContext> server_;
+    std::unique_ptr<tls::TlsContext> client_;
+    EchoHandler handler_;
+    std::unique_ptr<Workers> workers_;
+};
+
+TEST_F(WorkerTlsTest, HandshakeThenPlaintextBothWays) {
+    start();
+    Client c = connect_client();
+    ASSERT_TRUE(c.pump_until([&] { return c.session->state() == tls::TlsState::kOpen; }));
+    EXPECT_TRUE(wait_until([&] { return handler_.tls_opened.load() == 1; }));
+    // Two lines in one record, one split over two records.
+    ASSERT_EQ(c.session->write("first\nsec"), tls::WriteResult::kQueued);
+    ASSERT_TRUE(c.pump_until([] { return true; }));
+    ASSERT_EQ(c.session->write("ond\n"), tls::WriteResult::kQueued);
+    ASSERT_TRUE(c.pump_until([&] { return c.plaintext.size() >= 13; }));
+    EXPECT_EQ(c.plaintext, "first\nsecond\n");
+    EXPECT_EQ(stats().tls_handshakes_completed.get(), 1u);
+    close(c.fd);
+    EXPECT_TRUE(wait_until([&] { return handler_.closed.load() == 1; }));
+}
+
+TEST_F(WorkerTlsTest, StalledHandshakeIsClosedAtItsTimeLimit) {
+    WorkerConfig config;
+    config.tls_handshake_time_max = 200ms;
+    start(config);
+    const int fd = tcp_connect(workers_->listening()[0].endpoint);
+    const auto started = std::chrono::steady_clock::now();
+    char byte;
+    EXPECT_LE(recv(fd, &byte, 1, 0), 0);  // closed without a byte
+    EXPECT_GE(std::chrono::steady_clock::now() - started, 150ms);
+    EXPECT_TRUE(wait_until([&] { return stats().tls_handshake_timeouts.get() == 1; }));
+    EXPECT_EQ(handler_.tls_opened.load(), 0);
+    EXPECT_EQ(handler_.closed.load(), 0);  // never opened for the handler
+    close(fd);
+}
+
+TEST_F(WorkerTlsTest, GarbageInsteadOfAClientHelloFailsAndIsCounted) {
+    start();
+    const int fd = tcp_connect(workers_->listening()[0].endpoint);
+    send_all(fd, "OPTIONS sip:p1.example.com SIP/2.0\r\n\r\n");
+    std::array<char, 256> buffer;
+    ssize_t total = 0;
+    for (ssize_t n; (n = recv(fd, buffer.data(), buffer.size(), 0)) > 0;) {
+        total += n;
+    }
+    EXPECT_LT(total, 64);  // an alert at most
+    EXPECT_TRUE(wait_until([&] { return stats().tls_handshakes_failed.get() == 1; }));
+    EXPECT_EQ(handler_.tls_opened.load(), 0);
+    close(fd);
+}
+
+TEST_F(WorkerTlsTest, HandshakesPastTheLimitWaitForATurn) {
+    WorkerConfig config;
+    config.tls_handshakes_in_flight_max = 1;
+    config.tls_handshake_time_max = 500ms;
+    start(config);
+    // A client that stalls holds the only handshake slot.
+    const int staller = tcp_connect(workers_->listening()[0].endpoint);
+    ASSERT_TRUE(wait_until([&] { return stats().connections_accepted.get() == 1; }));
+    Client c = connect_client();
+    const auto started = std::chrono::steady_clock::now();
+    ASSERT_TRUE(c.pump_until([&] { return c.session->state() == tls::TlsState::kOpen; }));
+    // Served once the staller's handshake timed out, not before.
+    EXPECT_GE(std::chrono::steady_clock::now() - started, 300ms);
+    EXPECT_EQ(stats().tls_handshake_timeouts.get(), 1u);
+    EXPECT_GE(stats().tls_handshakes_deferred.get() + stats().tls_accepts_parked.get(), 1u);
+    EXPECT_TRUE(wait_until([&] { return handler_.tls_opened.load() == 1; }));
+    close(staller);
+    close(c.fd);
+}
+
+}  // namespace
+}  // namespace fe::net
