@@ -35,6 +35,7 @@
 #include "cluster/worker_mail.h"
 #include "core/outbound/registrar.h"
 #include "core/token/key_ring.h"
+#include "net/tls/tls_context.h"
 #include "net/workers.h"
 #include "state/binding_store.h"
 
@@ -66,6 +67,11 @@ absl::StatusOr<RedisTarget> resolve_redis_url(std::string_view url);
 // Whether a TCP connection to `target` opens within `timeout` (control plane
 // only: it blocks). The node warns at start when it does not.
 bool redis_reachable(const RedisTarget& target, Duration timeout);
+
+// The server context of the node's TLS listeners (--tls-cert, --tls-key,
+// --tls-ca, --tls-verify): one per node, shared by every worker. Errors
+// name the file and the fix (net/tls/tls_context.h).
+absl::StatusOr<std::unique_ptr<net::tls::TlsContext>> make_tls_context(const Config& config);
 
 class Node {
 public:
@@ -105,6 +111,8 @@ private:
     // Wall-clock time minus fe::Time (the monotonic clock), read at start.
     Duration wall_clock_offset_{};
     std::unique_ptr<WorkerMail> mail_;
+    // With a tls listener: every TLS connection's context; outlives workers_.
+    std::unique_ptr<net::tls::TlsContext> tls_context_;
     // One per worker, each written once by its own thread in
     // make_sip_worker(); owned by workers_.
     std::vector<SipWorker*> sip_workers_;

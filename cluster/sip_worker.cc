@@ -346,6 +346,8 @@ void SipWorker::to_registrar(const Source& source, const sip::Message& request,
         return;
     }
     const token::Fields from = flows_.fields_of(source);
+    // sips: in our Path when the REGISTER's Request-URI was sips.
+    const syntax::UriScheme scheme = outbound::uri_scheme_of(request.request_uri());
     std::array<char, token::kTokenTextSizeMax> token_buf;
     std::string_view token;
     char path[outbound::kFlowUriValueSizeMax];
@@ -359,7 +361,7 @@ void SipWorker::to_registrar(const Source& source, const sip::Message& request,
             return;
         }
         const size_t n = outbound::write_flow_uri_value(
-            token, context_.address(source.transport),
+            token, context_.address(source.transport, scheme),
             route.edits.path_ob ? outbound::ObParam::kAdd : outbound::ObParam::kOmit, path,
             sizeof(path));
         FE_ASSERT(n > 0);
@@ -383,12 +385,13 @@ void SipWorker::to_proxy(const Source& source, const sip::Message& request,
         return;
     }
     const token::Fields from = flows_.fields_of(source);
+    const syntax::UriScheme scheme = outbound::uri_scheme_of(request.request_uri());
     std::array<char, token::kTokenTextSizeMax> token_buf;
     const std::string_view token = mint(from, token_buf);
     char rr[outbound::kFlowUriValueSizeMax];
     std::string_view record_route;
     if (route.edits.record_route_source && !token.empty()) {
-        const size_t n = outbound::write_flow_uri_value(token, context_.address(source.transport),
+        const size_t n = outbound::write_flow_uri_value(token, context_.address(source.transport, scheme),
                                                         outbound::ObParam::kOmit, rr, sizeof(rr));
         record_route = std::string_view(rr, n);
     }
@@ -409,6 +412,9 @@ void SipWorker::forward(const Source& source, const sip::Message& request,
                         const outbound::RequestRoute& route, Time now) {
     (void)now;
     const token::Fields from = flows_.fields_of(source);
+    // Our Path and Record-Route URIs are sips when the Request-URI is
+    // (RFC 3261 §16.6 step 4); the Via names the transport only.
+    const syntax::UriScheme scheme = outbound::uri_scheme_of(request.request_uri());
     std::array<char, token::kTokenTextSizeMax> from_token_buf;
     const std::string_view from_token = mint(from, from_token_buf);
     if (from_token.empty()) {
@@ -460,20 +466,20 @@ void SipWorker::forward(const Source& source, const sip::Message& request,
     const outbound::ViaReceived received = outbound::via_received_of(request, source.remote);
     plan.via_received = received.edit();
     if (route.edits.record_route_target) {
-        const size_t n = outbound::write_flow_uri_value(route.flow_token, context_.address(out),
+        const size_t n = outbound::write_flow_uri_value(route.flow_token, context_.address(out, scheme),
                                                         outbound::ObParam::kOmit, rr_target,
                                                         sizeof(rr_target));
         plan.record_route_target = std::string_view(rr_target, n);
     }
     if (route.edits.record_route_source) {
         const size_t n = outbound::write_flow_uri_value(
-            from_token, context_.address(source.transport), outbound::ObParam::kOmit, rr_source,
+            from_token, context_.address(source.transport, scheme), outbound::ObParam::kOmit, rr_source,
             sizeof(rr_source));
         plan.record_route_source = std::string_view(rr_source, n);
     }
     if (route.edits.path) {
         const size_t n = outbound::write_flow_uri_value(
-            from_token, context_.address(source.transport),
+            from_token, context_.address(source.transport, scheme),
             route.edits.path_ob ? outbound::ObParam::kAdd : outbound::ObParam::kOmit, path,
             sizeof(path));
         plan.path = std::string_view(path, n);

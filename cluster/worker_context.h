@@ -39,6 +39,7 @@ struct NodeContext {
     std::vector<std::string> aliases;
     uint16_t udp_port = 0;  // our UDP port (first UDP listener), 0: none
     uint16_t tcp_port = 0;  // our TCP port (first TCP listener), 0: none
+    uint16_t tls_port = 0;  // our TLS port (first TLS listener), 0: none
     outbound::Roles roles;
     Endpoint next_hop;      // IP literal and port of --next-hop, when roles.has_next_hop
     Transport next_hop_transport = Transport::kUdp;
@@ -70,12 +71,12 @@ struct NodeContext {
     }
     // Our address for a Path / Record-Route / Via on `transport`: its port,
     // or the other one when we do not listen on it.
-    outbound::EdgeAddress address(Transport transport) const {
-        uint16_t port = transport_is_stream(transport) ? tcp_port : udp_port;
-        if (port == 0) {
-            port = udp_port != 0 ? udp_port : tcp_port;
-        }
-        return outbound::EdgeAddress{advertise_host, port, transport};
+    // A URI (Path, Record-Route) takes `scheme`: sips where the request's
+    // Request-URI was sips.
+    outbound::EdgeAddress address(Transport transport,
+                                  syntax::UriScheme scheme = syntax::UriScheme::kSip) const {
+        const uint16_t port = outbound::edge_port_for(transport, udp_port, tcp_port, tls_port);
+        return outbound::EdgeAddress{advertise_host, port, transport, scheme};
     }
 };
 
