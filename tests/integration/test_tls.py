@@ -325,3 +325,57 @@ def test_tls_listener_without_certificate_is_refused_at_start():
                               "--tls-verify", "none"], capture_output=True, timeout=10)
     assert missing.returncode != 0
     assert b"/nonexistent.pem" in missing.stderr + missing.stdout, missing
+
+
+# baresip (Debian's baresip-core 1.0.0, run headless as in test_calls_baresip.py)
+# as the UA over TLS: it registers with outbound over its TLS flow (covers
+# OB-EDGE-01, OB-EDGE-06 over TLS), and a sipp caller over UDP reaches it by
+# AOR, with ACK and BYE routed back down the TLS flow by the token
+# Record-Route (OB-EDGE-11, OB-EDGE-12). sipp itself has no TLS in Debian's
+# build ("To use a TLS transport you must compile SIPp with OpenSSL").
+def test_baresip_over_tls_registers_and_answers_a_call_from_sipp(start_node, tmp_path):
+    from callflow import (SippUA, ack_problems, answer_problems, assert_no_problems,
+                          bye_problems, invite_problems, node_tokens, report, stop_started)
+    from test_calls_baresip import Baresip
+
+    node = start_tls_node(start_node, ["--workers", "2"] + tls_args())
+
+    class TlsPort:  # what callflow's checks call the node: where our tokens point
+        port = node.tls_port
+
+    alice = Baresip(tmp_path, "alice", node, "alice", lifetime_s=30)
+    (alice.dir / "accounts").write_text(
+        '<sip:alice@example.com;transport=tls>;outbound="sip:127.0.0.1:%d;transport=tls";'
+        'sipnat=outbound;regint=600;answermode=auto;audio_codecs=PCMU\n' % node.tls_port)
+    with open(alice.dir / "config", "a") as f:
+        f.write("sip_cafile\t\t%s\n" % CA)
+    # baresip's TLS transport listens (and is named in its Via) on its SIP
+    # port + 1; the trace reader tells directions by that address.
+    alice.sip_port += 1
+    alice.start()
+    caller = None
+    try:
+        register, ok = alice.registration()
+        assert ok is not None and ok.status == 200, alice.describe()
+        tokens = node_tokens(ok.all("path"), TlsPort)
+        assert tokens and tokens[0][1].get("transport") == "tls" and "ob" in tokens[0][1], ok
+        port = free_port()
+        caller = SippUA(tmp_path, "caller", "caller_hangup.xml", node.addr, "u1", port=port,
+                        keys={"ruri": alice.aor, "contact": "sip:carol@127.0.0.1:%d" % port,
+                              "from_user": "carol"}, timeout_s=12).start()
+        caller.wait()
+        caller.stop()
+        alice.wait_event({"CALL_CLOSED"}, timeout=3)
+        problems = invite_problems(alice, TlsPort, tokens[0][0]) + answer_problems(caller)
+        problems += ack_problems(caller, alice) + bye_problems(caller, alice, "caller")
+        invite = alice.first(method="INVITE")
+        if invite is not None and not any(
+                params.get("transport") == "tls"
+                for _, params in node_tokens(invite.all("record-route"), TlsPort)):
+            problems.append("the INVITE's Record-Route for the TLS flow has no transport=tls: %s"
+                            % invite.all("record-route"))
+        assert_no_problems(problems, caller, alice)
+        assert caller.returncode == 0, report(caller, alice)
+    finally:
+        alice.stop()
+        stop_started()
