@@ -632,6 +632,7 @@ void Worker::free_connection(Connection& c) {
     FE_ASSERT(!c.socket_submitted && !c.nodelay_submitted && !c.connect_submitted);
     FE_ASSERT(!c.file_installed);
     FE_ASSERT(!c.tls_handshaking);
+    FE_ASSERT(!c.tls_counted);
     wheel_.cancel(c.timer);
     c.tls_waiting = false;
     c.tls.reset();  // not earlier: deliver_tls() may still be inside it when the close starts
@@ -815,6 +816,10 @@ void Worker::on_connect(Connection& c, int32_t result) {
     wheel_.cancel(c.timer);
     c.state = Connection::State::kOpen;
     stats_.connections_connected.add();
+    if (c.tls != nullptr) {
+        on_tls_connect(c);  // the handler hears of it when the handshake completes
+        return;
+    }
     handler_->on_connection_open(*this, id_of(c), c.peer, Transport::kTcp, now_);
     if (c.state != Connection::State::kOpen) {
         return;

@@ -37,6 +37,7 @@
 #include <deque>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -185,6 +186,11 @@ public:
     // kernel has it), then IORING_OP_CONNECT, linked. Sends may be queued
     // before it opens.
     ConnectResult connect(const Endpoint& to, ConnectionId* connection) override;
+    // connect() and then a client handshake (net/worker_tls.cc); the
+    // ClientHello waits in the send queue until the TCP connect completes.
+    ConnectResult connect_tls(const Endpoint& to, const tls::TlsContext& context,
+                              std::string_view peer_host, ConnectionId* connection) override;
+    std::string_view last_tls_failure() const override { return last_tls_failure_; }
     // Posts to worker `to_index` (may be this one); the receiver's on_mailbox()
     // runs on its thread. The doorbell is an IORING_OP_MSG_RING on this ring.
     PostResult post(uint32_t to_index, const MailboxItem& item) override;
@@ -303,6 +309,7 @@ private:
         return listen_tls_[listener_index] != nullptr;
     }
     bool tls_accept_parked(AcceptSlot& slot);
+    void on_tls_connect(Connection& connection);
     void start_tls(Connection& connection, uint32_t listener_index);
     void begin_tls_handshake(Connection& connection);
     void deliver_tls(Connection& connection, std::string_view ciphertext);
@@ -405,7 +412,10 @@ private:
     std::vector<uint32_t> tls_parked_accepts_;
     // One decrypted record at a time, handed to deliver_stream() (which
     // copies an incomplete message into the connection's partial buffer).
+    // Made at init with a TLS listener, else by the first connect_tls().
     std::unique_ptr<char[]> tls_plaintext_;
+    // describe_failure() of the last session that failed (only on failures).
+    std::string last_tls_failure_;
 
     // install_fd_for_test(): `done` is set while its op is in the kernel.
     std::unique_ptr<Op> fd_install_op_;

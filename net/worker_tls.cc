@@ -11,7 +11,9 @@
 // storm of new connections waits in the kernel's backlog instead of taking
 // the worker's CPU (and its connection slots) from established flows.
 #include <algorithm>
+#include <optional>
 
+#include "absl/status/statusor.h"
 #include "core/base/assert.h"
 #include "net/internal/worker_parts.h"
 #include "net/tls/tls_context.h"
@@ -71,6 +73,7 @@ void Worker::begin_tls_handshake(Connection& c) {
     FE_ASSERT(!c.tls_handshaking);
     c.tls_waiting = false;
     c.tls_handshaking = true;
+    c.tls_counted = true;
     ++tls_handshakes_in_flight_;
     wheel_.arm(c.timer, now_ + config_.tls_handshake_time_max);
     arm_stream_recv(c);
@@ -84,9 +87,13 @@ void Worker::end_tls_handshake(Connection& c) {
         return;
     }
     c.tls_handshaking = false;
+    wheel_.cancel(c.timer);
+    if (!c.tls_counted) {
+        return;  // an outbound handshake
+    }
+    c.tls_counted = false;
     FE_ASSERT(tls_handshakes_in_flight_ > 0);
     --tls_handshakes_in_flight_;
-    wheel_.cancel(c.timer);
     while (!stopping_ && !tls_waiting_.empty() &&
            tls_handshakes_in_flight_ < config_.tls_handshakes_in_flight_max) {
         Connection* next = find(tls_waiting_.front());
@@ -103,12 +110,60 @@ void Worker::end_tls_handshake(Connection& c) {
     }
 }
 
+ConnectResult Worker::connect_tls(const Endpoint& to, const tls::TlsContext& context,
+                                  std::string_view peer_host, ConnectionId* connection) {
+    // The context's first certificate, if it has one, for a server that
+    // asks (mutual TLS between proxies).
+    const std::optional<size_t> identity =
+        context.identity_count() > 0 ? std::optional<size_t>(0) : std::nullopt;
+    absl::StatusOr<std::unique_ptr<tls::TlsSession>> session =
+        tls::TlsSession::connect(context, {.peer_host = peer_host, .identity_index = identity});
+    if (!session.ok()) {
+        return ConnectResult::kTlsRefused;
+    }
+    // The ClientHello (one chunk) must find room once the slot is taken.
+    if (chunk_free_.empty() && chunk_storage_.size() >= config_.send_chunk_count_max) {
+        stats_.send_chunk_exhausted.add();
+        return ConnectResult::kBusy;
+    }
+    const ConnectResult result = connect(to, connection);
+    if (result != ConnectResult::kStarted) {
+        return result;
+    }
+    if (tls_plaintext_ == nullptr) {
+        // A worker without a TLS listener makes its scratch on first dial.
+        tls_plaintext_ = std::make_unique<char[]>(tls::kTlsRecordPlaintextSizeMax);
+    }
+    Connection& c = connections_[connection->index];
+    c.tls = std::move(*session);
+    const std::string_view hello = c.tls->take_output();
+    FE_ASSERT(hello.size() <= kSendChunkSize);
+    const bool reserved = reserve_chunks(c, hello.size());
+    FE_ASSERT(reserved);
+    append_send(c, hello);  // sent by on_connect() once the TCP connect completes
+    return ConnectResult::kStarted;
+}
+
+// The TCP connect of connect_tls() completed: the handshake runs (bounded by
+// the connection timer) and the ClientHello goes out.
+void Worker::on_tls_connect(Connection& c) {
+    FE_ASSERT(c.tls != nullptr);
+    FE_ASSERT(c.state == Connection::State::kOpen);
+    c.tls_handshaking = true;
+    wheel_.arm(c.timer, now_ + config_.tls_handshake_time_max);
+    arm_stream_recv(c);
+    if (c.send_queue_size > 0) {
+        schedule_send(c);
+    }
+}
+
 // Ciphertext received on a TLS connection: decrypted one record at a time
 // into tls_plaintext_ and delivered as plain stream bytes. Whatever the
 // session wants sent (handshake flights, alerts, KeyUpdate answers) is
 // queued after every feed().
 void Worker::deliver_tls(Connection& c, std::string_view ciphertext) {
     FE_ASSERT(c.tls != nullptr);
+    FE_ASSERT(tls_plaintext_ != nullptr);
     const std::span<char> plaintext(tls_plaintext_.get(), tls::kTlsRecordPlaintextSizeMax);
     while (c.state == Connection::State::kOpen) {
         const tls::FeedResult r = c.tls->feed(ciphertext, plaintext);
@@ -143,7 +198,8 @@ void Worker::deliver_tls(Connection& c, std::string_view ciphertext) {
 }
 
 // The handshake completed: the handler hears of the connection now, as
-// kTls. False when the handler closed it.
+// kTls (an outbound one's opened was set by connect()). False when the
+// handler closed it.
 bool Worker::open_tls(Connection& c) {
     end_tls_handshake(c);
     stats_.tls_handshakes_completed.add();
@@ -181,6 +237,7 @@ bool Worker::flush_tls(Connection& c) {
 // The session failed: its alert is already queued by flush_tls(); send it
 // and close. Counted by phase (the handshake, or a bad record later).
 void Worker::fail_tls(Connection& c) {
+    last_tls_failure_ = c.tls->describe_failure();
     if (c.tls_handshaking) {
         stats_.tls_handshakes_failed.add();
     } else {

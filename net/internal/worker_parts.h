@@ -157,13 +157,16 @@ struct Worker::Connection {
     msghdr send_msg{};
     iovec send_iov[kSendIovecCountMax]{};
     sockaddr_in6 connect_address{};  // large enough for v4 and v6
-    // A connection accepted on a TLS listener: its session, from accept to
-    // free_connection() (bytes in both directions go through it); null for
-    // plain TCP. tls_handshaking: counted in tls_handshakes_in_flight_, the
-    // handler not told yet (opened is false), and the timer is the
-    // handshake's.
+    // A connection accepted on a TLS listener or made by connect_tls(): its
+    // session, from accept or connect to free_connection() (bytes in both
+    // directions go through it); null for plain TCP. tls_handshaking: the
+    // handshake runs (kOpen), on_connection_open not called yet, and the
+    // timer is the handshake's.
     std::unique_ptr<tls::TlsSession> tls;
     bool tls_handshaking = false;
+    // An accepted connection's handshake, counted in tls_handshakes_in_flight_
+    // (outbound handshakes are ours, not a storm's: not counted).
+    bool tls_counted = false;
     // In tls_waiting_: accepted, not read, no timer, until a handshake ends.
     bool tls_waiting = false;
     // kConnecting: connect timeout; kOpen: TLS handshake timeout, then

@@ -51,6 +51,8 @@ std::unique_ptr<tls::TlsContext> make_context(tls::TlsRole role) {
 }
 
 // Echoes whole lines of plaintext; records the transport it was opened with.
+// A mailbox item makes it dial (connect_tls) `dial_to` as `dial_host` and
+// queue "hello\n" at once; what comes back on that connection is kept.
 class EchoHandler : public Handler {
   public:
     void on_datagram(Runtime&, UdpSocketId, const Endpoint&, std::string_view, Time) override {}
@@ -60,8 +62,20 @@ class EchoHandler : public Handler {
         if (end == std::string_view::npos) {
             return 0;
         }
+        if (connection == dialled) {
+            if (bytes.substr(0, end + 1) == "hello\n") {
+                dial_echoed.store(true);
+            }
+            return end + 1;
+        }
         EXPECT_EQ(runtime.send_stream(connection, bytes.substr(0, end + 1)), SendResult::kQueued);
         return end + 1;
+    }
+    void on_mailbox(Runtime& runtime, const MailboxItem&, Time) override {
+        EXPECT_EQ(runtime.connect_tls(dial_to, *dial_context, dial_host, &dialled),
+                  ConnectResult::kStarted);
+        // Queued before the handshake: kept in plaintext, encrypted after it.
+        EXPECT_EQ(runtime.send_stream(dialled, "hello\n"), SendResult::kQueued);
     }
     void on_connection_open(Runtime&, ConnectionId, const Endpoint&, Transport transport,
                             Time) override {
@@ -69,13 +83,23 @@ class EchoHandler : public Handler {
             tls_opened.fetch_add(1);
         }
     }
-    void on_connection_closed(Runtime&, ConnectionId, CloseReason, Time) override {
+    void on_connection_closed(Runtime&, ConnectionId connection, CloseReason reason,
+                              Time) override {
+        if (connection == dialled) {
+            dial_closed_reason.store(static_cast<int>(reason));
+        }
         closed.fetch_add(1);
     }
-    void on_mailbox(Runtime&, const MailboxItem&, Time) override {}
 
     std::atomic<int> tls_opened{0};
     std::atomic<int> closed{0};
+    // Set before the mailbox item is posted; read on the worker thread.
+    Endpoint dial_to;
+    const tls::TlsContext* dial_context = nullptr;
+    std::string dial_host;
+    ConnectionId dialled{UINT32_MAX, 0};
+    std::atomic<bool> dial_echoed{false};
+    std::atomic<int> dial_closed_reason{-1};
 };
 
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 5000ms) {
@@ -261,6 +285,34 @@ TEST_F(WorkerTlsTest, HandshakesPastTheLimitWaitForATurn) {
     EXPECT_TRUE(wait_until([&] { return handler_.tls_opened.load() == 1; }));
     close(staller);
     close(c.fd);
+}
+
+// connect_tls() to our own listener: the outbound side verifies the
+// listener's certificate against the host dialled (RFC 5922 §7.3), a line
+// queued before the handshake arrives, and its echo comes back.
+TEST_F(WorkerTlsTest, OutboundTlsConnectionVerifiesAndCarriesData) {
+    start();
+    handler_.dial_to = workers_->listening()[0].endpoint;
+    handler_.dial_context = client_.get();
+    handler_.dial_host = "p1.example.com";
+    ASSERT_EQ(workers_->post(0, MailboxItem{}), PostResult::kPosted);
+    EXPECT_TRUE(wait_until([&] { return handler_.dial_echoed.load(); }));
+    EXPECT_EQ(handler_.tls_opened.load(), 2);  // both ends, as kTls
+    EXPECT_EQ(stats().tls_handshakes_completed.get(), 2u);
+}
+
+// CR-39: a server whose certificate does not name the host dialled is not
+// authenticated, and the connection closes as kTlsFailed.
+TEST_F(WorkerTlsTest, OutboundTlsToTheWrongHostFails) {
+    start();
+    handler_.dial_to = workers_->listening()[0].endpoint;
+    handler_.dial_context = client_.get();
+    handler_.dial_host = "p2.example.net";
+    ASSERT_EQ(workers_->post(0, MailboxItem{}), PostResult::kPosted);
+    EXPECT_TRUE(wait_until([&] { return handler_.dial_closed_reason.load() >= 0; }));
+    EXPECT_EQ(handler_.dial_closed_reason.load(), static_cast<int>(CloseReason::kTlsFailed));
+    EXPECT_FALSE(handler_.dial_echoed.load());
+    EXPECT_GE(stats().tls_handshakes_failed.get(), 1u);
 }
 
 }  // namespace
