@@ -43,6 +43,15 @@ absl::StatusOr<uint8_t> parse_roles(std::string_view value) {
     return roles;
 }
 
+bool contains_ignore_case(std::string_view text, std::string_view part) {
+    for (size_t i = 0; i + part.size() <= text.size(); ++i) {
+        if (equals_ignore_case(text.substr(i, part.size()), part)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 absl::StatusOr<TlsVerify> parse_tls_verify(std::string_view value) {
     for (TlsVerify v : {TlsVerify::kOptional, TlsVerify::kRequired, TlsVerify::kNone}) {
         if (value == tls_verify_name(v)) {
@@ -68,12 +77,25 @@ absl::Status check_tls(const Config& config) {
             }
         }
     }
+    const bool tls_next_hop = starts_with_ignore_case(config.next_hop, "sips:") ||
+                              contains_ignore_case(config.next_hop, ";transport=tls");
+    if (tls_next_hop && config.tls_ca_file.empty()) {
+        return absl::InvalidArgumentError(
+            "flowedge: a TLS --next-hop needs --tls-ca FILE: the CAs its certificate is "
+            "verified against");
+    }
     if (!config.has_tls_listener()) {
-        if (!config.tls_cert_file.empty() || !config.tls_key_file.empty() ||
-            !config.tls_ca_file.empty()) {
+        if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
             return absl::InvalidArgumentError(
-                "flowedge: --tls-cert, --tls-key and --tls-ca are for TLS listeners, and no "
-                "--listen is tls: add one, e.g. --listen tls:127.0.0.1:5061");
+                "flowedge: --tls-cert and --tls-key go together: give both (PEM files)");
+        }
+        // Without a listener, the files serve outbound TLS only, which
+        // needs the CAs (the certificate is the client identity).
+        if (!config.tls_cert_file.empty() && config.tls_ca_file.empty()) {
+            return absl::InvalidArgumentError(
+                "flowedge: --tls-cert and --tls-key are for TLS listeners, and no --listen is "
+                "tls: add one, e.g. --listen tls:127.0.0.1:5061 (or give --tls-ca for outbound "
+                "TLS)");
         }
         return absl::OkStatus();
     }

@@ -100,14 +100,21 @@ absl::StatusOr<NextHop> parse_next_hop(std::string_view text) {
     auto endpoint = Endpoint::parse(syntax::host_address(uri.host));
     FE_ASSERT(endpoint.has_value());
     endpoint->port = uri.has_port() ? uri.port : 5060;
-    NextHop hop{*endpoint, Transport::kUdp};
+    NextHop hop{*endpoint, uri.is_sips() ? Transport::kTls : Transport::kUdp,
+                std::string(syntax::host_address(uri.host))};
     if (!uri.transport_param().empty()) {
         auto t = uri.transport();
-        if (!t || (*t != Transport::kUdp && *t != Transport::kTcp)) {
+        if (!t || (*t != Transport::kUdp && *t != Transport::kTcp && *t != Transport::kTls) ||
+            (uri.is_sips() && *t == Transport::kUdp)) {
             return absl::InvalidArgumentError(absl::StrCat(
-                "flowedge: --next-hop '", to_absl(text), "': transport must be udp or tcp"));
+                "flowedge: --next-hop '", to_absl(text), "': transport must be udp, tcp or tls"));
         }
-        hop.transport = *t;
+        if (!uri.is_sips()) {
+            hop.transport = *t;
+        }
+    }
+    if (!uri.has_port() && hop.transport == Transport::kTls) {
+        hop.endpoint.port = 5061;
     }
     return hop;
 }
@@ -211,6 +218,24 @@ absl::StatusOr<std::unique_ptr<net::tls::TlsContext>> make_tls_context(const Con
     return std::move(*context);
 }
 
+absl::StatusOr<std::unique_ptr<net::tls::TlsContext>> make_tls_client_context(
+    const Config& config) {
+    net::tls::TlsContextConfig tls;
+    tls.role = net::tls::TlsRole::kClient;
+    if (!config.tls_cert_file.empty()) {
+        tls.identities.push_back(net::tls::TlsIdentityConfig{
+            .certificate_chain_file = config.tls_cert_file,
+            .private_key_file = config.tls_key_file});
+    }
+    tls.ca_file = config.tls_ca_file;
+    auto context = net::tls::TlsContext::create(tls);
+    if (!context.ok()) {
+        return absl::Status(context.status().code(), absl::StrCat("flowedge: outbound TLS: ",
+                                                                  context.status().message()));
+    }
+    return std::move(*context);
+}
+
 Node::Node(Config config) : config_(std::move(config)) {}
 
 Node::~Node() { stop(); }
@@ -234,6 +259,11 @@ absl::Status Node::start() {
         FE_ASSIGN_OR_RETURN(NextHop hop, parse_next_hop(config_.next_hop));
         context_.next_hop = hop.endpoint;
         context_.next_hop_transport = hop.transport;
+        context_.next_hop_host = hop.host;
+        if (hop.transport == Transport::kTls && config_.tls_ca_file.empty()) {
+            return absl::InvalidArgumentError(
+                "flowedge: a TLS --next-hop needs --tls-ca to verify its certificate");
+        }
     }
     uint32_t generation = 0;
     if (RAND_bytes(reinterpret_cast<uint8_t*>(&generation), sizeof(generation)) != 1) {
@@ -272,6 +302,10 @@ absl::Status Node::start() {
 
     if (config_.has_tls_listener()) {
         FE_ASSIGN_OR_RETURN(tls_context_, make_tls_context(config_));
+    }
+    if (!config_.tls_ca_file.empty()) {
+        FE_ASSIGN_OR_RETURN(tls_client_context_, make_tls_client_context(config_));
+        context_.tls_client = tls_client_context_.get();
     }
     net::WorkersConfig workers_config;
     workers_config.worker_count = worker_count;
@@ -405,7 +439,7 @@ std::string Node::stats_line() const {
         " stun=", stun, " malformed=", malformed, " routed=", incoming, " flow_failed=", gone,
         " bad_token=", bad_token, " flows=", flows, " flows_expired=", expired,
         " cross_worker=", posted, " other_node=", other_node, " dispatched=", dispatched);
-    if (tls_context_ != nullptr && workers_ != nullptr) {
+    if ((tls_context_ != nullptr || tls_client_context_ != nullptr) && workers_ != nullptr) {
         uint64_t completed = 0, resumed = 0, failed = 0, timeouts = 0, deferred = 0, errors = 0;
         for (uint32_t i = 0; i < workers_->worker_count(); ++i) {
             const net::WorkerStats& s = workers_->worker(i).stats();

@@ -431,6 +431,11 @@ void SipWorker::forward(const Source& source, const sip::Message& request,
         switch (destination_of(route.target_uri, destination)) {
             case DestinationError::kOk:
                 out = destination.transport;
+                if (out == Transport::kTls && context_.tls_client == nullptr) {
+                    // No --tls-ca: no server certificate could be checked.
+                    respond(source, request, 502, "No TLS Client");
+                    return;
+                }
                 break;
             case DestinationError::kMalformed:
                 respond(source, request, 400, "Bad Target URI");
@@ -685,7 +690,8 @@ SipWorker::Delivery SipWorker::deliver(const token::Fields& target,
 // The next hop (empty uri) or the destination a URI names.
 SipWorker::Delivery SipWorker::send_to_destination(std::string_view uri,
                                                    std::span<const std::string_view> parts) {
-    Destination destination{context_.next_hop, context_.next_hop_transport};
+    Destination destination{context_.next_hop, context_.next_hop_transport,
+                            context_.next_hop_host};
     if (!uri.empty() && destination_of(uri, destination) != DestinationError::kOk) {
         return Delivery::kFailed;
     }
@@ -696,7 +702,8 @@ SipWorker::Delivery SipWorker::send_to_destination(std::string_view uri,
         if (!flows_.udp_socket_ports().empty()) {
             result = runtime_.send_datagram(net::UdpSocketId{0}, destination.endpoint, parts);
         }
-    } else if (const auto connection = links_.connection_to(runtime_, destination.endpoint)) {
+    } else if (const auto connection =
+                   links_.connection_to(runtime_, destination, context_.tls_client)) {
         result = runtime_.send_stream(*connection, parts);
     }
     if (result != net::SendResult::kQueued) {
@@ -864,9 +871,23 @@ void SipWorker::on_connection_open(net::Runtime& runtime, net::ConnectionId conn
 void SipWorker::on_connection_closed(net::Runtime& runtime, net::ConnectionId connection,
                                      net::CloseReason reason, Time now) {
     FE_ASSERT(&runtime == &runtime_);
-    (void)reason;
     if (const std::optional<Endpoint> unreachable = links_.on_closed(connection)) {
         stats_.connects_failed.add();
+        if ((reason == net::CloseReason::kTlsFailed ||
+             reason == net::CloseReason::kTlsHandshakeTimeout) &&
+            now - tls_failure_logged_ >= kTlsFailureLogInterval) {
+            // An operator's problem (a certificate the CAs do not vouch for,
+            // one that does not name the host dialled): said, at most once
+            // a second per worker; counted always (net tls_handshakes_failed).
+            tls_failure_logged_ = now;
+            const std::string why(reason == net::CloseReason::kTlsFailed
+                                      ? runtime_.last_tls_failure()
+                                      : net::close_reason_name(reason));
+            std::fprintf(stderr,
+                         "flowedge: TLS to %s failed: %s (its certificate must chain to "
+                         "--tls-ca and name the host dialled, RFC 5922); requests to it fail\n",
+                         unreachable->to_string().c_str(), why.c_str());
+        }
         if (proxy_ != nullptr) {
             proxy_->on_destination_failed(*unreachable, now);
         }

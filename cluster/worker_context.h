@@ -20,6 +20,7 @@
 #include "core/outbound/registrar.h"
 #include "core/outbound/router.h"
 #include "core/token/key_ring.h"
+#include "net/tls/tls_context.h"
 #include "net/worker.h"
 #include "state/binding_store.h"
 #include "state/limits.h"
@@ -43,6 +44,12 @@ struct NodeContext {
     outbound::Roles roles;
     Endpoint next_hop;      // IP literal and port of --next-hop, when roles.has_next_hop
     Transport next_hop_transport = Transport::kUdp;
+    // The --next-hop URI's host (an IP literal, no brackets): over TLS the
+    // next hop's certificate must match it (RFC 5922 §7.3).
+    std::string next_hop_host;
+    // With --tls-ca: the client context of outbound TLS connections (the
+    // next hop, sips: and transport=tls URIs); null: none are made.
+    const net::tls::TlsContext* tls_client = nullptr;
     uint32_t worker_count = 1;
     // Flow-table sizing; generation_start is random per boot so tokens minted
     // by an earlier process with the same key name no flow of this one.

@@ -379,3 +379,81 @@ def test_baresip_over_tls_registers_and_answers_a_call_from_sipp(start_node, tmp
     finally:
         alice.stop()
         stop_started()
+
+
+# --- Outbound TLS: a pure edge whose next hop is a TLS listener ---------------
+
+@pytest.fixture
+def test_time_pki(tmp_path):
+    """A CA and one node certificate made now with the openssl CLI (the
+    checked-in PKI names no IP address): SAN URI sip:127.0.0.1, the RFC 5922
+    identity of a node dialled by address, usable as server and client."""
+    d = tmp_path / "pki"
+    d.mkdir()
+
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), cwd=d, check=True, capture_output=True)
+
+    run("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "ca.key")
+    run("req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=flowedge test-time CA",
+        "-days", "2", "-out", "ca.pem", "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out",
+        "node.key")
+    run("req", "-new", "-key", "node.key", "-subj", "/CN=127.0.0.1", "-out", "node.csr")
+    (d / "ext").write_text("basicConstraints=CA:FALSE\n"
+                           "keyUsage=critical,digitalSignature\n"
+                           "extendedKeyUsage=serverAuth,clientAuth\n"
+                           "subjectAltName=URI:sip:127.0.0.1,IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "node.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "2", "-extfile", "ext", "-out", "node.pem")
+    return {"ca": str(d / "ca.pem"), "cert": str(d / "node.pem"), "key": str(d / "node.key")}
+
+
+def start_edge_and_registrar(start_node, pki, edge_ca):
+    """A registrar (TLS listener, client certificates required: mutual TLS)
+    and a pure edge in front of it whose next hop is that TLS listener."""
+    registrar = start_tls_node(start_node, [
+        "--workers", "2", "--roles", "registrar,proxy", "--tls-cert", pki["cert"],
+        "--tls-key", pki["key"], "--tls-ca", pki["ca"], "--tls-verify", "required"],
+        listens=("udp",))
+    edge = start_node([
+        "--workers", "2", "--roles", "edge", "--next-hop",
+        "sip:127.0.0.1:%d;transport=tls" % registrar.tls_port,
+        "--tls-ca", edge_ca, "--tls-cert", pki["cert"], "--tls-key", pki["key"]])
+    return edge, registrar
+
+
+# covers OB-EDGE-01, OB-EDGE-06 (the edge's Path), CR-39 (the edge checks the
+# registrar's certificate against the host it dialled, RFC 5922 §7.3) and
+# CR-36/CR-40 (the registrar requires and verifies the edge's certificate).
+def test_edge_forwards_register_over_mutual_tls_to_its_next_hop(start_node, test_time_pki):
+    edge, registrar = start_edge_and_registrar(start_node, test_time_pki, test_time_pki["ca"])
+    for _ in range(3):
+        ua = siplib.TcpFlow(edge.addr)
+        ua.send(siplib.register("TCP", ua.local))
+        ok = ua.recv(timeout=5)
+        assert ok.status == 200, ok
+        assert path_uri(ok).endswith("@127.0.0.1:%d;transport=tcp;lr;ob" % edge.port), ok
+        ua.close()
+    edge.stop()
+    registrar.stop()
+    # One TLS connection per edge worker at most, reused for every REGISTER.
+    m = re.search(r"tls_handshakes=(\d+)", registrar.output())
+    assert m and 1 <= int(m.group(1)) <= 2, registrar.output()
+    assert "tls_handshake_failures=0" in registrar.output(), registrar.output()
+
+
+# CR-39/CR-40: a next hop whose certificate does not chain to the edge's
+# --tls-ca is refused; the REGISTER goes nowhere, and the edge says why.
+def test_edge_refuses_a_next_hop_certificate_it_does_not_trust(start_node, test_time_pki):
+    edge, registrar = start_edge_and_registrar(start_node, test_time_pki, CA)
+    ua = siplib.TcpFlow(edge.addr)
+    ua.send(siplib.register("TCP", ua.local))
+    with pytest.raises(TimeoutError):
+        ua.recv(timeout=1.5)
+    ua.close()
+    edge.stop()
+    assert "TLS to 127.0.0.1:%d failed: peer-certificate-invalid: unable to get local issuer " \
+        "certificate" % registrar.tls_port in edge.output(), edge.output()
+    assert "tls_handshake_failures=1" in edge.output(), edge.output()

@@ -109,6 +109,18 @@ TEST(Config, ParsesTlsListenerAndFlags) {
     EXPECT_TRUE(none->tls_ca_file.empty());
 }
 
+// Outbound TLS only (a pure edge whose next hop speaks TLS): the CAs, and
+// optionally the node's certificate as its client identity, without a tls
+// listener.
+TEST(Config, TlsNextHopWithoutTlsListener) {
+    auto c = parse({"--listen", "udp:127.0.0.1:5060", "--roles", "edge", "--next-hop",
+                    "sip:10.0.0.5:5061;transport=tls", "--tls-ca", "ca.pem", "--tls-cert",
+                    "c.pem", "--tls-key", "k.pem"});
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_FALSE(c->has_tls_listener());
+    EXPECT_EQ(c->tls_ca_file, "ca.pem");
+}
+
 TEST(Config, TlsListenerWithoutCertificateIsRefused) {
     struct Case {
         std::vector<const char*> args;
@@ -128,6 +140,14 @@ TEST(Config, TlsListenerWithoutCertificateIsRefused) {
         {{"--listen", "tcp:127.0.0.1:5060", "--listen", "tls:127.0.0.1:5060", "--tls-cert",
           "c.pem", "--tls-key", "k.pem", "--tls-verify", "none"},
          "would share one TCP port"},
+        {{"--listen", "udp:127.0.0.1:5060", "--tls-cert", "c.pem", "--tls-ca", "ca.pem"},
+         "go together"},
+        // A TLS next hop's certificate is verified against --tls-ca.
+        {{"--listen", "udp:127.0.0.1:5060", "--roles", "edge", "--next-hop",
+          "sip:10.0.0.5:5061;transport=tls"},
+         "needs --tls-ca"},
+        {{"--listen", "udp:127.0.0.1:5060", "--roles", "edge", "--next-hop", "sips:10.0.0.5"},
+         "needs --tls-ca"},
         // TLS flags without a tls listener would be ignored.
         {{"--listen", "tcp:127.0.0.1:5060", "--tls-cert", "c.pem", "--tls-key", "k.pem"},
          "no --listen is tls"},
