@@ -348,7 +348,8 @@ the client flows.
   --domain D                an AOR domain this node serves (repeatable; default: any)
   --next-hop URI            where a pure edge (no registrar role) sends REGISTER and
                             requests it does not route itself, e.g.
-                            sip:10.0.0.5:5060;transport=tcp
+                            sip:10.0.0.5:5060;transport=tcp (transport=tls or sips:
+                            for TLS, verified against --tls-ca)
   --flow-timer SECONDS      Flow-Timer given to outbound UAs (default 120); a flow
                             idle for longer than this plus a grace is closed
   --token-key-file F        flow-token keys shared by the cluster, one per line as
@@ -365,7 +366,10 @@ the client flows.
   --tls-cert F              the node's TLS certificate chain (PEM, leaf first); needed
                             with a tls listener
   --tls-key F               its private key (PEM, unencrypted)
-  --tls-ca F                CAs (PEM) trusted for client certificates
+  --tls-ca F                CAs (PEM) trusted for client certificates, and for the
+                            server certificates of outbound TLS (the next hop, sips:
+                            URIs), which must name the host dialled (RFC 5922);
+                            --tls-cert/--tls-key then serve as the client certificate
   --tls-verify MODE         client certificates on tls listeners: optional (default:
                             always asked for, a client without one is served
                             unauthenticated), required, or none (never asked; for
