@@ -85,6 +85,10 @@ absl::Status check_tls(const Config& config) {
             "verified against");
     }
     if (!config.has_tls_listener()) {
+        if (!config.tls_ticket_key_file.empty()) {
+            return absl::InvalidArgumentError(
+                "flowedge: --tls-ticket-key-file is for TLS listeners, and no --listen is tls");
+        }
         if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
             return absl::InvalidArgumentError(
                 "flowedge: --tls-cert and --tls-key go together: give both (PEM files)");
@@ -300,6 +304,8 @@ absl::StatusOr<Config> parse_args(int argc, const char* const* argv) {
             config.tls_key_file = std::string(value);
         } else if (flag == "--tls-ca") {
             config.tls_ca_file = std::string(value);
+        } else if (flag == "--tls-ticket-key-file") {
+            config.tls_ticket_key_file = std::string(value);
         } else if (flag == "--tls-verify") {
             auto verify = parse_tls_verify(value);
             if (!verify.ok()) return verify.status();
@@ -375,6 +381,10 @@ the client flows.
                             unauthenticated), required, or none (never asked; for
                             listeners that serve only phones). optional and required
                             need --tls-ca
+  --tls-ticket-key-file F   session ticket keys every node shares, so a TLS session
+                            made on one node resumes on any: 80 bytes per key, the
+                            current key first (openssl rand 80 > ticket.key); default:
+                            a random key per node
   --help                    this text
 
 On start the node prints one line per listening socket, e.g.

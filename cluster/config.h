@@ -57,6 +57,10 @@ struct Config {
     std::string tls_key_file;
     std::string tls_ca_file;  // empty: no client certificate is ever verified
     TlsVerify tls_verify = TlsVerify::kOptional;
+    // Session ticket keys shared by the nodes (80-byte records, the current
+    // key first: `openssl rand 80 > ticket.key`); empty: a random key per
+    // node, so a session resumes only on the node that made it.
+    std::string tls_ticket_key_file;
     bool help = false;
 
     bool has_role(Role r) const { return (roles & static_cast<uint8_t>(r)) != 0; }

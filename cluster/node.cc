@@ -10,7 +10,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -199,6 +201,23 @@ absl::StatusOr<std::unique_ptr<net::tls::TlsContext>> make_tls_context(const Con
     tls.identities.push_back(net::tls::TlsIdentityConfig{
         .certificate_chain_file = config.tls_cert_file, .private_key_file = config.tls_key_file});
     tls.ca_file = config.tls_ca_file;
+    if (!config.tls_ticket_key_file.empty()) {
+        std::ifstream in(config.tls_ticket_key_file, std::ios::binary);
+        if (!in) {
+            return absl::NotFoundError(
+                absl::StrCat("flowedge: cannot read --tls-ticket-key-file ",
+                             config.tls_ticket_key_file, ": check the path and its permissions"));
+        }
+        std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        auto keys = net::tls::TicketKey::parse(bytes);
+        std::fill(bytes.begin(), bytes.end(), '\0');
+        if (!keys.ok()) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "flowedge: --tls-ticket-key-file ", config.tls_ticket_key_file, ": ",
+                keys.status().message()));
+        }
+        tls.ticket_keys = std::move(*keys);
+    }
     switch (config.tls_verify) {
         case TlsVerify::kOptional:
             tls.client_certificate = net::tls::ClientCertificatePolicy::kOptional;

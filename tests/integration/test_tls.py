@@ -457,3 +457,60 @@ def test_edge_refuses_a_next_hop_certificate_it_does_not_trust(start_node, test_
     assert "TLS to 127.0.0.1:%d failed: peer-certificate-invalid: unable to get local issuer " \
         "certificate" % registrar.tls_port in edge.output(), edge.output()
     assert "tls_handshake_failures=1" in edge.output(), edge.output()
+
+
+# --- Session resumption across nodes (--tls-ticket-key-file) -------------------
+
+def client_context(version):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(CA)
+    ctx.minimum_version = ctx.maximum_version = version
+    return ctx
+
+
+def session_of(ctx, addr, session=None):
+    """Handshakes with `addr` (offering `session`), registers once so that a
+    TLS 1.3 ticket has arrived, and returns (resumed, the session to offer next)."""
+    s = ctx.wrap_socket(socket.create_connection(addr, timeout=5), server_hostname=SERVER_NAME,
+                        session=session)
+    flow = TlsFlow.__new__(TlsFlow)
+    flow.sock, flow.local, flow.buf, flow.pongs, flow.messages = s, s.getsockname(), b"", 0, []
+    flow.send(siplib.register("TLS", flow.local))
+    assert flow.recv().status == 200
+    resumed, next_session = s.session_reused, s.session
+    s.close()
+    return resumed, next_session
+
+
+# Issue 10: tickets sealed with keys the operator shares resume on every node
+# that has them (TLS 1.2 session tickets and TLS 1.3 PSK), and only there.
+def test_a_session_resumes_on_another_node_sharing_the_ticket_key(start_node, tmp_path):
+    key = tmp_path / "ticket.key"
+    key.write_bytes(os.urandom(80))
+    shared = tls_args() + ["--tls-ticket-key-file", str(key)]
+    a = start_tls_node(start_node, shared, listens=("udp",))
+    b = start_tls_node(start_node, shared, listens=("udp",))
+    other = start_tls_node(start_node, tls_args(), listens=("udp",))
+    for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        ctx = client_context(version)  # Python resumes only within one context
+        resumed, session = session_of(ctx, a.tls_addr)
+        assert not resumed
+        resumed, _ = session_of(ctx, b.tls_addr, session)
+        assert resumed, version
+        resumed, _ = session_of(ctx, other.tls_addr, session)
+        assert not resumed, version
+    b.stop()
+    assert "tls_resumed=2" in b.output(), b.output()
+
+
+def test_a_bad_ticket_key_file_is_refused_at_start(tmp_path):
+    from conftest import flowedge_binary
+    key = tmp_path / "ticket.key"
+    key.write_bytes(os.urandom(79))
+    server_cert, server_key = cert("example-com-ec")
+    out = subprocess.run([flowedge_binary(), "--listen", "tls:127.0.0.1:%d" % free_port(),
+                          "--tls-cert", server_cert, "--tls-key", server_key, "--tls-verify",
+                          "none", "--tls-ticket-key-file", str(key)],
+                         capture_output=True, timeout=10)
+    assert out.returncode != 0
+    assert b"openssl rand 80" in out.stderr + out.stdout, out

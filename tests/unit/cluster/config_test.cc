@@ -94,11 +94,16 @@ TEST(Config, ParsesTlsListenerAndFlags) {
     EXPECT_EQ(c->tls_key_file, "/etc/fe/node.key");
     EXPECT_EQ(c->tls_ca_file, "/etc/fe/ca.pem");
     EXPECT_EQ(c->tls_verify, TlsVerify::kOptional);  // CR-36: always ask
+    EXPECT_TRUE(c->tls_ticket_key_file.empty());
 
     auto required = parse({"--listen", "tls:[::1]:5061", "--tls-cert", "c.pem", "--tls-key",
                            "k.pem", "--tls-ca", "ca.pem", "--tls-verify=required"});
     ASSERT_TRUE(required.ok()) << required.status();
     EXPECT_EQ(required->tls_verify, TlsVerify::kRequired);
+    auto tickets = parse({"--listen", "tls:[::1]:5061", "--tls-cert", "c.pem", "--tls-key",
+                          "k.pem", "--tls-verify", "none", "--tls-ticket-key-file", "t.key"});
+    ASSERT_TRUE(tickets.ok()) << tickets.status();
+    EXPECT_EQ(tickets->tls_ticket_key_file, "t.key");
     EXPECT_EQ(required->listens[0].to_string(), "tls:[::1]:5061");
 
     // Phones only: no client certificate asked for, so no CA needed.
@@ -148,6 +153,8 @@ TEST(Config, TlsListenerWithoutCertificateIsRefused) {
          "needs --tls-ca"},
         {{"--listen", "udp:127.0.0.1:5060", "--roles", "edge", "--next-hop", "sips:10.0.0.5"},
          "needs --tls-ca"},
+        {{"--listen", "udp:127.0.0.1:5060", "--tls-ticket-key-file", "t.key"},
+         "--tls-ticket-key-file is for TLS listeners"},
         // TLS flags without a tls listener would be ignored.
         {{"--listen", "tcp:127.0.0.1:5060", "--tls-cert", "c.pem", "--tls-key", "k.pem"},
          "no --listen is tls"},
