@@ -514,3 +514,76 @@ def test_a_bad_ticket_key_file_is_refused_at_start(tmp_path):
                          capture_output=True, timeout=10)
     assert out.returncode != 0
     assert b"openssl rand 80" in out.stderr + out.stdout, out
+
+
+# --- Bad input at the TLS layer: each is closed within its limit, and the
+# flows already there go on (issue 10) -----------------------------------------
+
+def client_hello_bytes():
+    """The first flight of a real TLS client (Python's ssl over memory BIOs)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(CA)
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(incoming, outgoing, server_hostname=SERVER_NAME)
+    with pytest.raises(ssl.SSLWantReadError):
+        obj.do_handshake()
+    return outgoing.read()
+
+
+def still_served(node, ua):
+    """The registered flow `ua` still answers: a CRLF ping gets its pong."""
+    ua.send(b"\r\n\r\n")
+    ua.wait_pong()
+
+
+def test_truncated_client_hello_then_close_disturbs_nothing(tls_node):
+    ua, ok = register_tls(tls_node)
+    hello = client_hello_bytes()
+    for cut in (1, 5, len(hello) // 2, len(hello) - 1):
+        raw = socket.create_connection(tls_node.tls_addr, timeout=5)
+        raw.sendall(hello[:cut])
+        raw.close()
+    still_served(tls_node, ua)
+    ua.close()
+
+
+# RFC 5746 / BoringSSL: a server never renegotiates; the attempt gets a
+# no_renegotiation alert and the connection closes, counted as a TLS error.
+def test_renegotiation_attempt_is_refused(tls_node):
+    ua, ok = register_tls(tls_node)
+    proc = subprocess.Popen(
+        ["openssl", "s_client", "-tls1_2", "-connect", "127.0.0.1:%d" % tls_node.tls_port,
+         "-CAfile", CA, "-servername", SERVER_NAME],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    time.sleep(0.5)
+    proc.stdin.write(b"R\n")  # s_client: renegotiate
+    proc.stdin.flush()
+    out, _ = proc.communicate(timeout=10)
+    assert b"no renegotiation" in out, out[-2000:]
+    still_served(tls_node, ua)
+    ua.close()
+    tls_node.stop()
+    assert "tls_errors=1" in tls_node.output(), tls_node.output()
+
+
+# Slowloris at the TLS layer: half a ClientHello and then nothing is closed
+# at kTlsHandshakeTimeMax (10 s), and counted; other flows are served meanwhile.
+def test_stalled_handshake_is_closed_at_its_time_limit(tls_node):
+    ua, ok = register_tls(tls_node)
+    hello = client_hello_bytes()
+    raw = socket.create_connection(tls_node.tls_addr, timeout=15)
+    raw.sendall(hello[:len(hello) // 2])
+    started = time.time()
+    still_served(tls_node, ua)
+    try:
+        data = raw.recv(4096)
+    except ConnectionResetError:
+        data = b""
+    waited = time.time() - started
+    assert data == b"", data
+    assert 9 <= waited <= 13, waited
+    raw.close()
+    still_served(tls_node, ua)
+    ua.close()
+    tls_node.stop()
+    assert "tls_handshake_timeouts=1" in tls_node.output(), tls_node.output()
