@@ -33,6 +33,7 @@
 
 namespace fe::net::tls {
 class TlsContext;
+class TlsSession;
 }  // namespace fe::net::tls
 
 namespace fe::net {
@@ -99,6 +100,12 @@ class Runtime {
     // (alert sent: unknown CA)"); valid until the next failure. For the
     // handler's on_connection_closed(kTlsFailed). Empty when none failed.
     virtual std::string_view last_tls_failure() const = 0;
+    // An open TLS connection's session, for what its handshake proved: the
+    // peer's authentication and RFC 5922 identities, the identity we served
+    // (RFC 5923 binds connection reuse to them). Null for plain TCP, a
+    // handshake not completed, or a stale id; valid until the connection
+    // closes. Read only: sending goes through send_stream().
+    virtual const tls::TlsSession* tls_session(ConnectionId connection) const = 0;
     // Posts to worker `to_index` (may be this one); its on_mailbox() runs on
     // its own thread.
     virtual PostResult post(uint32_t to_index, const MailboxItem& item) = 0;

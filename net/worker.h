@@ -191,6 +191,7 @@ public:
     ConnectResult connect_tls(const Endpoint& to, const tls::TlsContext& context,
                               std::string_view peer_host, ConnectionId* connection) override;
     std::string_view last_tls_failure() const override { return last_tls_failure_; }
+    const tls::TlsSession* tls_session(ConnectionId connection) const override;
     // Posts to worker `to_index` (may be this one); the receiver's on_mailbox()
     // runs on its thread. The doorbell is an IORING_OP_MSG_RING on this ring.
     PostResult post(uint32_t to_index, const MailboxItem& item) override;

@@ -157,6 +157,18 @@ void Worker::on_tls_connect(Connection& c) {
     }
 }
 
+const tls::TlsSession* Worker::tls_session(ConnectionId id) const {
+    if (id.index >= connection_count_max_) {
+        return nullptr;
+    }
+    const Connection& c = connections_[id.index];
+    if (c.generation != id.generation || c.state != Connection::State::kOpen ||
+        c.tls_handshaking || c.tls_waiting) {
+        return nullptr;
+    }
+    return c.tls.get();
+}
+
 // Ciphertext received on a TLS connection: decrypted one record at a time
 // into tls_plaintext_ and delivered as plain stream bytes. Whatever the
 // session wants sent (handshake flights, alerts, KeyUpdate answers) is

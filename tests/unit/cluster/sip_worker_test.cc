@@ -89,6 +89,7 @@ class FakeRuntime final : public net::Runtime {
         return connect(to, c);
     }
     std::string_view last_tls_failure() const override { return {}; }
+    const net::tls::TlsSession* tls_session(net::ConnectionId) const override { return nullptr; }
     net::PostResult post(uint32_t to, const net::MailboxItem& item) override {
         if (to >= node_.workers.size()) {
             return net::PostResult::kNoWorker;

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,12 +38,19 @@ std::string data_path(std::string_view name) {
     return std::string(FE_TLS_TEST_DATA_DIR) + "/" + std::string(name);
 }
 
-std::unique_ptr<tls::TlsContext> make_context(tls::TlsRole role) {
+// A server presents example-com-ec; a client presents `client_cert` (a
+// file stem of tests/data/tls) when given one.
+std::unique_ptr<tls::TlsContext> make_context(tls::TlsRole role,
+                                              std::string_view client_cert = {}) {
     tls::TlsContextConfig config;
     config.role = role;
     if (role == tls::TlsRole::kServer) {
         config.identities.push_back({.certificate_chain_file = data_path("example-com-ec.pem"),
                                      .private_key_file = data_path("example-com-ec.key")});
+    } else if (!client_cert.empty()) {
+        config.identities.push_back(
+            {.certificate_chain_file = data_path(std::string(client_cert) + ".pem"),
+             .private_key_file = data_path(std::string(client_cert) + ".key")});
     }
     config.ca_file = data_path("ca.pem");
     auto context = tls::TlsContext::create(config);
@@ -77,9 +85,19 @@ class EchoHandler : public Handler {
         // Queued before the handshake: kept in plaintext, encrypted after it.
         EXPECT_EQ(runtime.send_stream(dialled, "hello\n"), SendResult::kQueued);
     }
-    void on_connection_open(Runtime&, ConnectionId, const Endpoint&, Transport transport,
-                            Time) override {
+    void on_connection_open(Runtime& runtime, ConnectionId connection, const Endpoint&,
+                            Transport transport, Time) override {
         if (transport == Transport::kTls) {
+            const tls::TlsSession* session = runtime.tls_session(connection);
+            EXPECT_NE(session, nullptr);
+            if (session != nullptr && connection != dialled) {
+                std::lock_guard lock(mutex);
+                peer_authentication = session->peer_authentication();
+                peer_identities.clear();
+                for (const fe::tls::SipIdentity& id : session->peer_identities().identities) {
+                    peer_identities.push_back(id.name);
+                }
+            }
             tls_opened.fetch_add(1);
         }
     }
@@ -93,6 +111,10 @@ class EchoHandler : public Handler {
 
     std::atomic<int> tls_opened{0};
     std::atomic<int> closed{0};
+    // What the last accepted connection's peer proved (under mutex).
+    std::mutex mutex;
+    tls::PeerAuthentication peer_authentication = tls::PeerAuthentication::kNone;
+    std::vector<std::string> peer_identities;
     // Set before the mailbox item is posted; read on the worker thread.
     Endpoint dial_to;
     const tls::TlsContext* dial_context = nullptr;
@@ -233,8 +255,32 @@ TEST_F(WorkerTlsTest, HandshakeThenPlaintextBothWays) {
     ASSERT_TRUE(c.pump_until([&] { return c.plaintext.size() >= 13; }));
     EXPECT_EQ(c.plaintext, "first\nsecond\n");
     EXPECT_EQ(stats().tls_handshakes_completed.get(), 1u);
+    {
+        std::lock_guard lock(handler_.mutex);
+        EXPECT_EQ(handler_.peer_authentication, tls::PeerAuthentication::kNone);
+    }
     close(c.fd);
     EXPECT_TRUE(wait_until([&] { return handler_.closed.load() == 1; }));
+}
+
+// Runtime::tls_session(): the handler reads what the peer's certificate
+// proved (RFC 5922 §7.1 identities, CR-29/CR-40) when the connection opens.
+TEST_F(WorkerTlsTest, HandlerSeesThePeersVerifiedIdentities) {
+    start();
+    auto peer_context = make_context(tls::TlsRole::kClient, "example-net-rsa");
+    ASSERT_NE(peer_context, nullptr);
+    Client c;
+    c.fd = tcp_connect(workers_->listening()[0].endpoint);
+    auto session = tls::TlsSession::connect(*peer_context,
+                                            {.peer_host = "p1.example.com", .identity_index = 0});
+    ASSERT_TRUE(session.ok()) << session.status();
+    c.session = std::move(*session);
+    ASSERT_TRUE(c.pump_until([&] { return c.session->state() == tls::TlsState::kOpen; }));
+    ASSERT_TRUE(wait_until([&] { return handler_.tls_opened.load() == 1; }));
+    std::lock_guard lock(handler_.mutex);
+    EXPECT_EQ(handler_.peer_authentication, tls::PeerAuthentication::kVerified);
+    EXPECT_EQ(handler_.peer_identities, (std::vector<std::string>{"example.net", "p2.example.net"}));
+    close(c.fd);
 }
 
 TEST_F(WorkerTlsTest, StalledHandshakeIsClosedAtItsTimeLimit) {
