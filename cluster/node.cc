@@ -433,7 +433,7 @@ std::vector<Listen> Node::listening() const {
 std::string Node::stats_line() const {
     uint64_t requests = 0, responses = 0, pings = 0, stun = 0, malformed = 0, incoming = 0,
              gone = 0, bad_token = 0, flows = 0, expired = 0, posted = 0, other_node = 0,
-             dispatched = 0;
+             dispatched = 0, mail_dropped = 0, send_failed = 0;
     for (const SipWorker* w : sip_workers_) {
         if (w == nullptr) {
             continue;
@@ -452,12 +452,15 @@ std::string Node::stats_line() const {
         posted += s.deliveries_posted.get();
         other_node += s.route_other_node.get();
         dispatched += s.dispatched.get();
+        mail_dropped += s.deliveries_dropped.get();
+        send_failed += s.sends_failed.get();
     }
     std::string line = absl::StrCat(
         "flowedge: stats requests=", requests, " responses=", responses, " pings=", pings,
         " stun=", stun, " malformed=", malformed, " routed=", incoming, " flow_failed=", gone,
         " bad_token=", bad_token, " flows=", flows, " flows_expired=", expired,
-        " cross_worker=", posted, " other_node=", other_node, " dispatched=", dispatched);
+        " cross_worker=", posted, " other_node=", other_node, " dispatched=", dispatched,
+        " mail_dropped=", mail_dropped, " send_failed=", send_failed);
     if ((tls_context_ != nullptr || tls_client_context_ != nullptr) && workers_ != nullptr) {
         uint64_t completed = 0, resumed = 0, failed = 0, timeouts = 0, deferred = 0, errors = 0;
         for (uint32_t i = 0; i < workers_->worker_count(); ++i) {

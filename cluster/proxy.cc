@@ -534,7 +534,7 @@ HomeProxy::BranchHop HomeProxy::first_hop_of(const state::Binding& binding,
     hop.uri = binding.contact_uri;
     if (!path.empty()) {
         const outbound::Hop first = outbound::classify_hop(path.front(), config_.identity,
-                                                           *config_.keys);
+                                                           *config_.keys, config_.token_cache);
         // Our own flow, or another node's (reached through that node: until
         // the relay exists, a gone flow for us, OB-430-02).
         if (first.kind == outbound::HopKind::kOursToken ||

@@ -101,6 +101,8 @@ struct HomeProxyConfig {
     // one of our tokens is sent down that flow.
     outbound::EdgeIdentity identity;
     const token::KeyRing* keys = nullptr;
+    // The worker's token cache (set per worker by SipWorker), or null.
+    token::TokenCache* token_cache = nullptr;
     // Our Via sent-by: the host the edge checks as ours, with the port of
     // the transport the branch leaves on (0: use the other one).
     std::string via_host;

@@ -158,7 +158,8 @@ void Registrar::handle_register(const sip::Message& request, const RegisterFlow&
     // transport does not duplicate, and Timer J is zero).
     txn::ServerKey key;
     const bool keyed = txn::reliability_of(flow.transport) == txn::Reliability::kUnreliable &&
-                       outbound::server_key_of(request, key);
+                       (flow.top_via != nullptr ? outbound::server_key_of(request, *flow.top_via, key)
+                                                : outbound::server_key_of(request, key));
     if (keyed && answer_retransmission(key, now, respond)) {
         return;
     }
@@ -209,7 +210,11 @@ void Registrar::handle_register(const sip::Message& request, const RegisterFlow&
         p->key = txn::ServerKey{rebase(key.branch, from, to), rebase(key.sent_by, from, to),
                                 rebase(key.method, from, to)};
     }
-    p->via = outbound::via_received_of(*p->request, flow.source);
+    // The router's parsed Via views the caller's message: good for an inline
+    // store only (a copy has its own bytes).
+    p->via = inline_store && flow.top_via != nullptr
+                 ? outbound::via_received_of(*flow.top_via, flow.source)
+                 : outbound::via_received_of(*p->request, flow.source);
     const outbound::RegisterInput in{.first_hop = flow.first_hop,
                                      .path_value = p->path_value,
                                      .flow_token = p->flow_token,

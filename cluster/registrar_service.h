@@ -23,6 +23,7 @@
 #include "core/base/endpoint.h"
 #include "core/base/time.h"
 #include "core/sip/message.h"
+#include "core/syntax/via.h"
 
 namespace fe::cluster {
 
@@ -43,6 +44,9 @@ struct RegisterFlow {
     // retransmitted REGISTER gets the response already sent.
     Transport transport = Transport::kUdp;
     Endpoint source;  // where the REGISTER came from (received/rport, RFC 3581)
+    // The REGISTER's top Via as the router parsed it, or null: saves parsing
+    // it again for received/rport and the transaction key.
+    const syntax::Via* top_via = nullptr;
 };
 
 class RegistrarService {

@@ -62,6 +62,7 @@ SipWorker::SipWorker(net::Runtime& runtime, const NodeContext& context,
     if (store != nullptr && context.roles.proxy) {
         HomeProxyConfig config = context.proxy;
         config.worker_index = static_cast<uint8_t>(index_);
+        config.token_cache = &tokens_;
         proxy_ = std::make_unique<HomeProxy>(*store, *this, runtime.timer_wheel(),
                                              std::move(config));
     }
@@ -272,6 +273,7 @@ void SipWorker::handle_request(const Source& source, const sip::Message& request
     const outbound::RouterContext ctx{
         .me = &identity_,
         .keys = context_.key_ring,
+        .token_cache = &tokens_,
         .source = flows_.fields_of(source),
         .roles = context_.roles,
         .ack_matches_proxy = proxy_ != nullptr && request.method() == sip::Method::kAck &&
@@ -371,7 +373,7 @@ void SipWorker::to_registrar(const Source& source, const sip::Message& request,
     stats_.registers_local.add();
     const RegisterFlow flow{.first_hop = route.first_hop, .path_value = path_value,
                             .flow_token = token, .transport = source.transport,
-                            .source = source.remote};
+                            .source = source.remote, .top_via = &route.top_via};
     registrar_->handle_register(
         request, flow, now, [this, source, from](std::string_view response, uint32_t flow_timer_s) {
             respond_on(source, from, response, flow_timer_s);
@@ -451,13 +453,7 @@ void SipWorker::forward(const Source& source, const sip::Message& request,
     const bool register_first_hop =
         request.method() == sip::Method::kRegister && route.edits.path_ob;
     const outbound::BranchId branch = outbound::write_branch(
-        request, [&] {
-            syntax::Via top;
-            return syntax::parse_via(*request.list(sip::HeaderId::kVia).begin(), top) ==
-                           syntax::Error::kOk
-                       ? top.branch
-                       : std::string_view();
-        }(),
+        request, route.top_via.branch,
         register_first_hop ? outbound::BranchKind::kStatelessRegister
                            : outbound::BranchKind::kStateless);
     char via[outbound::kEdgeViaValueSizeMax];
@@ -468,7 +464,7 @@ void SipWorker::forward(const Source& source, const sip::Message& request,
     char rr_source[outbound::kFlowUriValueSizeMax];
     char path[outbound::kFlowUriValueSizeMax];
     ForwardPlan plan{.edits = &route.edits, .via = std::string_view(via, via_size)};
-    const outbound::ViaReceived received = outbound::via_received_of(request, source.remote);
+    const outbound::ViaReceived received = outbound::via_received_of(route.top_via, source.remote);
     plan.via_received = received.edit();
     if (route.edits.record_route_target) {
         const size_t n = outbound::write_flow_uri_value(route.flow_token, context_.address(out, scheme),
@@ -537,7 +533,7 @@ void SipWorker::forward(const Source& source, const sip::Message& request,
 
 void SipWorker::handle_response(const sip::Message& response, Time now) {
     const outbound::ResponseRoute route =
-        outbound::route_response(response, identity_, *context_.key_ring);
+        outbound::route_response(response, identity_, *context_.key_ring, &tokens_);
     switch (route.kind) {
         case outbound::ResponseRouteKind::kDrop:
             if (route.drop == outbound::ResponseDrop::kMalformedVia) {
@@ -652,8 +648,8 @@ ProxySender::SendStatus SipWorker::send_to_uri(std::string_view uri,
 
 // ---- Flows and delivery -----------------------------------------------------
 
-std::string_view SipWorker::mint(const token::Fields& fields, std::span<char> out) const {
-    const token::MintResult m = token::mint(*context_.key_ring, fields, out);
+std::string_view SipWorker::mint(const token::Fields& fields, std::span<char> out) {
+    const token::MintResult m = tokens_.mint(*context_.key_ring, fields, out);
     if (m.status != token::MintStatus::kOk) {
         return {};
     }
@@ -803,7 +799,7 @@ void SipWorker::deliver_parcel(const ParcelHeader& header, std::string_view mess
             return;
         }
         const outbound::ResponseRoute route =
-            outbound::route_response(response, identity_, *context_.key_ring);
+            outbound::route_response(response, identity_, *context_.key_ring, &tokens_);
         if (proxy_ != nullptr && proxy_->handle_response(response, now)) {
             return;
         }

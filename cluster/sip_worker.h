@@ -117,7 +117,7 @@ private:
     Delivery send_to_destination(std::string_view uri, std::span<const std::string_view> parts);
     void deliver_parcel(const ParcelHeader& header, std::string_view message, Time now);
     void answer_gone_request(std::string_view request_bytes, Time now);
-    std::string_view mint(const token::Fields& fields, std::span<char> out) const;
+    std::string_view mint(const token::Fields& fields, std::span<char> out);
     void respond(const Source& source, const sip::Message& request, uint16_t status,
                  std::string_view reason = {}, std::span<const std::string_view> extra = {});
     void reply(const Source& source, std::string_view bytes);
@@ -136,6 +136,9 @@ private:
     WorkerFlows flows_;
     Forwarder forwarder_;
     OutboundLinks links_;
+    // Tokens minted and verified lately (the router, the proxy and mint()
+    // use it); before the roles, which hold a pointer to it.
+    token::TokenCache tokens_;
     // The store the roles use: the node's embedded one, or this slot holding
     // this worker's Redis store (emptied on_stop, when calls answer
     // kUnavailable).

@@ -30,7 +30,8 @@ case "$KIND" in
 message)
 	RATES="${RATES:-2000 4000 8000 12000 16000 20000 25000 30000 40000 50000}"
 	FE_WORKERS="${FE_WORKERS:-1}"
-	BENCH_ARGS=(--method message --call-route path)
+	# FE_ROUTE=aor: flowedge routes by AOR too (proxy role), like Kamailio.
+	BENCH_ARGS=(--method message --call-route "${FE_ROUTE:-path}")
 	;;
 invite)
 	RATES="${RATES:-1000 2000 3000 4000 6000 8000 10000 12000 15000 20000}"

@@ -209,14 +209,27 @@ std::optional<Endpoint> Endpoint::parse(std::string_view text) {
     return std::nullopt;
 }
 
-std::string Endpoint::address_string() const {
-    char buf[64];
+size_t Endpoint::write_address(char* out) const {
+    static constexpr char kHex[] = "0123456789abcdef";
+    size_t n = 0;
     if (is_v4()) {
-        std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", addr[0], addr[1], addr[2], addr[3]);
-        return buf;
+        for (size_t k = 0; k < 4; ++k) {
+            if (k > 0) {
+                out[n++] = '.';
+            }
+            const unsigned v = addr[k];
+            if (v >= 100) {
+                out[n++] = static_cast<char>('0' + v / 100);
+            }
+            if (v >= 10) {
+                out[n++] = static_cast<char>('0' + v / 10 % 10);
+            }
+            out[n++] = static_cast<char>('0' + v % 10);
+        }
+        return n;
     }
     if (!is_v6()) {
-        return "";
+        return 0;
     }
     // RFC 5952: lower case, longest run of zero groups (length >= 2) as "::".
     uint16_t g[8];
@@ -234,18 +247,31 @@ std::string Endpoint::address_string() const {
             best_len = k - start;
         }
     }
-    std::string out;
     for (int k = 0; k < 8; ++k) {
         if (k == best) {
-            out += "::";
+            out[n++] = ':';
+            out[n++] = ':';
             k += best_len - 1;
             continue;
         }
-        if (!out.empty() && out.back() != ':') out += ':';
-        std::snprintf(buf, sizeof buf, "%x", g[k]);
-        out += buf;
+        if (n > 0 && out[n - 1] != ':') {
+            out[n++] = ':';
+        }
+        bool started = false;
+        for (int shift = 12; shift >= 0; shift -= 4) {
+            const unsigned digit = (g[k] >> shift) & 0xF;
+            if (started || digit != 0 || shift == 0) {
+                out[n++] = kHex[digit];
+                started = true;
+            }
+        }
     }
-    return out;
+    return n;
+}
+
+std::string Endpoint::address_string() const {
+    char buf[kAddressTextSizeMax];
+    return std::string(buf, write_address(buf));
 }
 
 std::string Endpoint::to_string() const {

@@ -56,6 +56,10 @@ struct Endpoint {
     bool empty() const { return family == Family::kNone; }
     // Address only: "192.0.2.2" or "2001:db8::1" (no brackets).
     std::string address_string() const;
+    // The same text into `out` (at least kAddressTextSizeMax bytes), without
+    // an allocation, for the per-message paths; returns its size.
+    static constexpr size_t kAddressTextSizeMax = 40;  // 8 groups of 4 hex digits, 7 colons
+    size_t write_address(char* out) const;
     // Address and port: "192.0.2.2:5060" or "[2001:db8::1]:5060".
     std::string to_string() const;
 

@@ -225,15 +225,15 @@ MaxForwards check_max_forwards(const sip::Message& request) {
 size_t write_via_received(const syntax::Via& top, const Endpoint& source, char* out,
                           size_t capacity) {
     FE_ASSERT(!source.empty());
-    const std::string address = source.address_string();
+    char address_text[Endpoint::kAddressTextSizeMax];
+    const std::string_view address(address_text, source.write_address(address_text));
     bool add_received = top.rport == syntax::FlagOrValue::kFlag;  // RFC 3581 §4: always
     if (!add_received && top.received.empty()) {
         // RFC 3261 §18.2.1: when sent-by's host differs from the source address.
-        syntax::HostKind kind = syntax::HostKind::kNone;
-        if (syntax::parse_ip_address(address, kind) == syntax::Error::kOk) {
-            add_received = top.host_kind == syntax::HostKind::kHostname ||
-                           !syntax::host_equal(syntax::host_address(top.host), kind, address, kind);
-        }
+        const syntax::HostKind kind =
+            source.is_v4() ? syntax::HostKind::kIpv4 : syntax::HostKind::kIpv6;
+        add_received = top.host_kind == syntax::HostKind::kHostname ||
+                       !syntax::host_equal(syntax::host_address(top.host), kind, address, kind);
     }
     Out o(out, capacity);
     if (add_received && top.received.empty()) {
@@ -248,11 +248,17 @@ size_t write_via_received(const syntax::Via& top, const Endpoint& source, char* 
 }
 
 ViaReceived via_received_of(const sip::Message& request, const Endpoint& source) {
-    ViaReceived out;
     const sip::ListRange vias = request.list(sip::HeaderId::kVia);
     syntax::Via top;
-    if (vias.empty() || source.empty() ||
-        syntax::parse_via(*vias.begin(), top) != syntax::Error::kOk) {
+    if (vias.empty() || syntax::parse_via(*vias.begin(), top) != syntax::Error::kOk) {
+        return ViaReceived{};
+    }
+    return via_received_of(top, source);
+}
+
+ViaReceived via_received_of(const syntax::Via& top, const Endpoint& source) {
+    ViaReceived out;
+    if (source.empty() || top.host.empty()) {
         return out;
     }
     out.size = static_cast<uint8_t>(
@@ -305,12 +311,18 @@ BranchId write_branch(const sip::Message& request, std::string_view top_branch, 
 LoopResult detect_loop(const sip::Message& request, const EdgeIdentity& me) {
     LoopResult result;
     std::optional<uint64_t> loop;
+    bool first = true;
     for (std::string_view value : request.list(sip::HeaderId::kVia)) {
         syntax::Via via;
         if (syntax::Error e = syntax::parse_via(value, via); e != syntax::Error::kOk) {
             result.verdict = LoopCheck::kMalformed;
             result.error = e;
+            result.top = syntax::Via{};
             return result;
+        }
+        if (first) {
+            result.top = via;
+            first = false;
         }
         const std::optional<BranchFields> ours = read_branch_id(via.branch);
         if (!ours || !uri_is_ours(via.host, via.port, me)) {

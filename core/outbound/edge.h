@@ -159,6 +159,8 @@ struct ViaReceived {
     sip::TopViaEdit edit() const { return sip::TopViaEdit{.drop = drop, .append = view()}; }
 };
 ViaReceived via_received_of(const sip::Message& request, const Endpoint& source);
+// The same from a top Via the caller parsed already (RequestRoute::top_via).
+ViaReceived via_received_of(const syntax::Via& top, const Endpoint& source);
 
 // A stateless branch for our Via (core/outbound/branch_id.h), derived from
 // the request alone so that a retransmission maps to the same branch (RFC
@@ -180,6 +182,8 @@ enum class [[nodiscard]] LoopCheck : uint8_t {
 struct LoopResult {
     LoopCheck verdict = LoopCheck::kNoLoop;
     syntax::Error error = syntax::Error::kOk;
+    // The top Via, parsed on the way (unless kMalformed): later steps reuse it.
+    syntax::Via top;
 };
 // Looks for a Via whose sent-by is ours and whose branch ends in this
 // request's loop hash.

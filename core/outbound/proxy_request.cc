@@ -128,7 +128,14 @@ bool server_key_of(const sip::Message& request, txn::ServerKey& key) {
     if (syntax::parse_via(*vias.begin(), via) != syntax::Error::kOk) {
         return false;
     }
-    key = txn::ServerKey{via.branch, via.sent_by, request.method_text()};
+    return server_key_of(request, via, key);
+}
+
+bool server_key_of(const sip::Message& request, const syntax::Via& top, txn::ServerKey& key) {
+    if (top.host.empty()) {
+        return false;
+    }
+    key = txn::ServerKey{top.branch, top.sent_by, request.method_text()};
     return true;
 }
 

@@ -44,6 +44,7 @@
 #include "core/sip/edit.h"
 #include "core/sip/message.h"
 #include "core/sip/response.h"
+#include "core/syntax/via.h"
 #include "core/txn/txn_table.h"
 
 namespace fe::outbound {
@@ -63,6 +64,8 @@ uint64_t branch_hash(const sip::Message& request, const BranchSecret& secret);
 // bytes): top Via branch and sent-by, method. False when the top Via does not
 // parse: no transaction, each copy is handled as new.
 bool server_key_of(const sip::Message& request, txn::ServerKey& key);
+// The same from its top Via, parsed already (RequestRoute::top_via).
+bool server_key_of(const sip::Message& request, const syntax::Via& top, txn::ServerKey& key);
 
 // The To tag of a response this node builds for `request` without keeping
 // state: "fe" + 16 hex digits of branch_hash(). RFC 3261 §19.3 wants at least

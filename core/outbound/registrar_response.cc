@@ -121,11 +121,24 @@ sip::BuildError write_commit_failure(const sip::Message& request, const Register
 
 // The stored Contact value without its own expires parameter, then ours
 // (§10.3 step 8: "expires" chosen by the registrar).
+// Whether `text` may hold an "expires" parameter: a value without the
+// letters needs no parse (most do not: UAs send Expires as a header).
+bool may_name_expires(std::string_view text) {
+    for (size_t i = 0; i + 7 <= text.size(); ++i) {
+        if ((text[i] | 0x20) == 'e' && equals_ignore_case(text.substr(i, 7), "expires")) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void write_contact(const CurrentBinding& b, sip::Writer& out) {
     out.append("Contact: ");
     syntax::NameAddr parsed;
     std::string_view text = b.contact;
-    if (syntax::parse_name_addr(text, parsed) == syntax::Error::kOk) {
+    if (!may_name_expires(text)) {
+        out.append(text);
+    } else if (syntax::parse_name_addr(text, parsed) == syntax::Error::kOk) {
         const auto expires = parsed.params.find("expires");
         if (expires) {
             const size_t begin = static_cast<size_t>(expires->range.data() - text.data());

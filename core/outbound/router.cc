@@ -11,6 +11,11 @@
 namespace fe::outbound {
 namespace {
 
+token::VerifyResult verify_token(const token::KeyRing& keys, std::string_view text,
+                                 token::TokenCache* cache) {
+    return cache != nullptr ? cache->verify(keys, text) : token::verify(keys, text);
+}
+
 RequestRoute respond(uint16_t status, std::string_view reason = {},
                      syntax::Error error = syntax::Error::kOk) {
     RequestRoute r;
@@ -52,7 +57,7 @@ RouteWalk walk_routes(const sip::Message& request, const RouterContext& ctx) {
             walk.next = value;  // more of ours than any real route set holds
             return walk;
         }
-        Hop hop = classify_hop(value, *ctx.me, *ctx.keys);
+        Hop hop = classify_hop(value, *ctx.me, *ctx.keys, ctx.token_cache);
         switch (hop.kind) {
             case HopKind::kForeign:
             case HopKind::kClusterToken:  // another node of ours: loose-routed to it
@@ -84,8 +89,9 @@ RouteWalk walk_routes(const sip::Message& request, const RouterContext& ctx) {
 // verdict when the request must be refused, else nullopt. Max-Forwards waits
 // for a forward (a REGISTER answered here ignores it).
 std::optional<RequestRoute> validate(const sip::Message& request, const RouterContext& ctx,
-                                     syntax::Uri& ruri) {
+                                     syntax::Uri& ruri, syntax::Via& top_via) {
     const LoopResult loop = detect_loop(request, *ctx.me);
+    top_via = loop.top;
     if (loop.verdict == LoopCheck::kMalformed) {
         return respond(400, "Bad Via", loop.error);
     }
@@ -176,7 +182,7 @@ RequestRoute route_register(const sip::Message& request, const RouterContext& ct
     // the cluster) was not put there by us for this flow: a copied token
     // would make the proxy deliver someone else's calls down another flow.
     for (std::string_view value : request.list(sip::HeaderId::kPath)) {
-        const Hop hop = classify_hop(value, *ctx.me, *ctx.keys);
+        const Hop hop = classify_hop(value, *ctx.me, *ctx.keys, ctx.token_cache);
         if (hop.kind == HopKind::kMalformed) {
             return respond(400, "Bad Path", hop.error);
         }
@@ -234,7 +240,8 @@ std::string_view request_route_kind_name(RequestRouteKind kind) {
     return "unknown";
 }
 
-Hop classify_hop(std::string_view value, const EdgeIdentity& me, const token::KeyRing& keys) {
+Hop classify_hop(std::string_view value, const EdgeIdentity& me, const token::KeyRing& keys,
+                 token::TokenCache* cache) {
     Hop hop;
     syntax::NameAddr name_addr;
     if (syntax::Error e = syntax::parse_name_addr(value, name_addr); e != syntax::Error::kOk) {
@@ -248,7 +255,7 @@ Hop classify_hop(std::string_view value, const EdgeIdentity& me, const token::Ke
         if (name_addr.uri.is_tel() || !name_addr.uri.has_user()) {
             return hop;
         }
-        const token::VerifyResult v = token::verify(keys, name_addr.uri.user);
+        const token::VerifyResult v = verify_token(keys, name_addr.uri.user, cache);
         if (v.status == token::VerifyStatus::kOk) {
             hop.kind = HopKind::kClusterToken;
             hop.token = name_addr.uri.user;
@@ -263,7 +270,7 @@ Hop classify_hop(std::string_view value, const EdgeIdentity& me, const token::Ke
         return hop;
     }
     hop.token = name_addr.uri.user;
-    const token::VerifyResult v = token::verify(keys, hop.token);
+    const token::VerifyResult v = verify_token(keys, hop.token, cache);
     if (v.status != token::VerifyStatus::kOk) {
         hop.kind = HopKind::kBadToken;  // OB-EDGE-14, OB-EDGE-08
         return hop;
@@ -273,12 +280,13 @@ Hop classify_hop(std::string_view value, const EdgeIdentity& me, const token::Ke
     return hop;
 }
 
-RequestRoute route_request(const sip::Message& request, const RouterContext& ctx) {
-    FE_ASSERT(request.is_request());
-    FE_ASSERT(ctx.me != nullptr);
-    FE_ASSERT(ctx.keys != nullptr);
+namespace {
+
+// route_request() without the top Via it hands back.
+RequestRoute decide_route(const sip::Message& request, const RouterContext& ctx,
+                          syntax::Via& top_via) {
     syntax::Uri ruri;
-    if (auto refused = validate(request, ctx, ruri)) {
+    if (auto refused = validate(request, ctx, ruri, top_via)) {
         return *refused;
     }
     const RouteWalk walk = walk_routes(request, ctx);
@@ -335,8 +343,20 @@ RequestRoute route_request(const sip::Message& request, const RouterContext& ctx
     return forward_onward(request, ctx, walk, ruri, edits);
 }
 
+}  // namespace
+
+RequestRoute route_request(const sip::Message& request, const RouterContext& ctx) {
+    FE_ASSERT(request.is_request());
+    FE_ASSERT(ctx.me != nullptr);
+    FE_ASSERT(ctx.keys != nullptr);
+    syntax::Via top_via;
+    RequestRoute r = decide_route(request, ctx, top_via);
+    r.top_via = top_via;
+    return r;
+}
+
 ResponseRoute route_response(const sip::Message& response, const EdgeIdentity& me,
-                             const token::KeyRing& keys) {
+                             const token::KeyRing& keys, token::TokenCache* cache) {
     FE_ASSERT(!response.is_request());
     ResponseRoute r;
     const sip::ListRange vias = response.list(sip::HeaderId::kVia);
@@ -353,7 +373,7 @@ ResponseRoute route_response(const sip::Message& response, const EdgeIdentity& m
     r.branch = *branch;
     const std::optional<syntax::Param> fl = top.params.find("fl");
     if (fl && fl->has_value) {
-        const token::VerifyResult flow = token::verify(keys, fl->value);
+        const token::VerifyResult flow = verify_token(keys, fl->value, cache);
         if (flow.status == token::VerifyStatus::kOk) {
             r.flow = flow.fields;
             r.has_flow = true;

@@ -80,6 +80,7 @@
 #include "core/syntax/error.h"
 #include "core/token/flow_token.h"
 #include "core/token/key_ring.h"
+#include "core/token/token_cache.h"
 
 namespace fe::outbound {
 
@@ -93,6 +94,8 @@ struct Roles {
 struct RouterContext {
     const EdgeIdentity* me = nullptr;
     const token::KeyRing* keys = nullptr;
+    // The worker's cache of verified tokens, or null (verify every time).
+    token::TokenCache* token_cache = nullptr;
     // The flow the message came in on, as its token would name it (node,
     // worker, slot, generation, transport; for UDP the remote address and
     // the local socket).
@@ -152,6 +155,10 @@ struct [[nodiscard]] RequestRoute {
     bool first_hop = false;
     // kRespond with a syntax defect: which one (for the reason phrase).
     syntax::Error syntax_error = syntax::Error::kOk;
+    // The request's top Via as the router parsed it (for received/rport and
+    // the transaction key, so no later step parses it again); empty (no
+    // host) when the request was refused before or because of its Vias.
+    syntax::Via top_via;
 };
 
 RequestRoute route_request(const sip::Message& request, const RouterContext& ctx);
@@ -179,7 +186,8 @@ struct Hop {
     syntax::Error error = syntax::Error::kOk;
 };
 
-Hop classify_hop(std::string_view value, const EdgeIdentity& me, const token::KeyRing& keys);
+Hop classify_hop(std::string_view value, const EdgeIdentity& me, const token::KeyRing& keys,
+                 token::TokenCache* cache = nullptr);
 
 // ---- Responses ----
 
@@ -211,6 +219,6 @@ struct [[nodiscard]] ResponseRoute {
 };
 
 ResponseRoute route_response(const sip::Message& response, const EdgeIdentity& me,
-                             const token::KeyRing& keys);
+                             const token::KeyRing& keys, token::TokenCache* cache = nullptr);
 
 }  // namespace fe::outbound

@@ -27,6 +27,7 @@ void precompute(Key& key) {
         SHA256_Update(&ctx, block, sizeof block);
     }
     OPENSSL_cleanse(block, sizeof block);
+    key.fingerprint = uint64_t{key.inner.h[0]} << 32 | key.inner.h[1];
 }
 
 int hex_digit(char c) {

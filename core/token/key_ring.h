@@ -44,6 +44,9 @@ struct Key {
     // never updated in place.
     SHA256_CTX inner{};
     SHA256_CTX outer{};
+    // 64 bits of the inner state: names this secret without revealing it, so
+    // a TokenCache can tell a key from a later one that reuses its id.
+    uint64_t fingerprint = 0;
 };
 
 class KeyRing {

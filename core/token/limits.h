@@ -39,6 +39,11 @@ constexpr size_t base64url_size(size_t byte_size) { return (byte_size * 4 + 2) /
 // Longest token text mint() writes (a UDP IPv6 flow): 63 characters, well
 // inside the user part of a Path URI.
 inline constexpr size_t kTokenTextSizeMax = base64url_size(kTokenBytesSizeMax);
+
+// Slots of a worker's TokenCache (token_cache.h), each for minting and for
+// verifying: a power of two. 1,024 slots hold every token of 1,024 busy flows
+// (a call touches the caller's and the callee's) in ~230 kB per worker.
+inline constexpr size_t kTokenCacheSlots = 1024;
 static_assert(kTokenTextSizeMax == 63);
 
 // Longest key file text KeyRing::parse() reads: a line per key with comments

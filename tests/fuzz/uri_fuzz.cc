@@ -35,6 +35,14 @@ void check_params(const fe::syntax::Params& params) {
         check_within(p.name);
         check_within(p.value);
         check_within(p.range);
+        // Iteration skims text parse() validated; each parameter it finds
+        // must be one that parse() finds in that parameter's text alone.
+        fe::syntax::Params alone;
+        if (fe::syntax::Params::parse(p.range, params.syntax(), alone) != fe::syntax::Error::kOk ||
+            alone.count() != 1 || alone.begin()->name != p.name ||
+            alone.begin()->value != p.value || alone.begin()->has_value != p.has_value) {
+            abort();
+        }
         ++count;
     }
     if (count != params.count()) {

@@ -46,6 +46,42 @@ TEST(ParamsTest, HeaderParamsViews) {
     EXPECT_EQ(text, "<urn:uuid:a;b\"c>");
 }
 
+TEST(ParamsTest, IterationFindsWhatParseValidated) {
+    // Iteration and find() skim the validated text instead of scanning it
+    // again; every parameter they yield is the one parse() sees on its own.
+    const struct {
+        std::string_view text;
+        ParamSyntax syntax;
+    } kLists[] = {
+        {";a=\"x\\\\\";b=\"q\\\";r\"", ParamSyntax::kHeader},  // escaped backslash, then quote
+        {" ;  a =\r\n \"v ; w\"\r\n ;b", ParamSyntax::kHeader},
+        {";received=[2001:db8::1];rport;branch=z9hG4bK.x-y", ParamSyntax::kHeader},
+        {";received=2001:db8::1;x=\"\"", ParamSyntax::kHeader},
+        {";%6C%72;transport=t%63p;maddr=[::1];user=phone", ParamSyntax::kUri},
+        {";a=b;c;d=e%3Bf", ParamSyntax::kUri},
+    };
+    for (const auto& list : kLists) {
+        SCOPED_TRACE(list.text);
+        Params params;
+        ASSERT_EQ(Params::parse(list.text, list.syntax, params), Error::kOk);
+        size_t count = 0;
+        for (const Param& p : params) {
+            Params alone;
+            ASSERT_EQ(Params::parse(p.range, list.syntax, alone), Error::kOk) << p.range;
+            ASSERT_EQ(alone.count(), 1u);
+            EXPECT_EQ(alone.begin()->name, p.name);
+            EXPECT_EQ(alone.begin()->value, p.value);
+            EXPECT_EQ(alone.begin()->has_value, p.has_value);
+            ++count;
+        }
+        EXPECT_EQ(count, params.count());
+    }
+    Params quoted;
+    ASSERT_EQ(Params::parse(";a=\"x\\\\\";b=1", ParamSyntax::kHeader, quoted), Error::kOk);
+    EXPECT_EQ(quoted.find("a")->value, "\"x\\\\\"");
+    EXPECT_EQ(quoted.find("b")->value, "1");
+}
+
 TEST(ParamsTest, FoldedWhiteSpace) {
     // RFC 4475 wsinv: parameters split over folded lines.
     Params params;
