@@ -43,7 +43,100 @@ absl::StatusOr<uint8_t> parse_roles(std::string_view value) {
     return roles;
 }
 
+bool contains_ignore_case(std::string_view text, std::string_view part) {
+    for (size_t i = 0; i + part.size() <= text.size(); ++i) {
+        if (equals_ignore_case(text.substr(i, part.size()), part)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+absl::StatusOr<TlsVerify> parse_tls_verify(std::string_view value) {
+    for (TlsVerify v : {TlsVerify::kOptional, TlsVerify::kRequired, TlsVerify::kNone}) {
+        if (value == tls_verify_name(v)) {
+            return v;
+        }
+    }
+    return flag_error("--tls-verify", value, "want optional, required or none");
+}
+
+// A tls listener needs its certificate and key, and a policy that asks for
+// client certificates needs the CAs to judge them; TLS flags without a tls
+// listener would be ignored, so they are an error too.
+absl::Status check_tls(const Config& config) {
+    // A tcp and a tls listener are both TCP sockets: on one address and port
+    // SO_REUSEPORT would let the kernel hand TLS clients to the TCP listener.
+    for (const Listen& a : config.listens) {
+        for (const Listen& b : config.listens) {
+            if (a.transport == Transport::kTcp && b.transport == Transport::kTls &&
+                a.endpoint == b.endpoint && a.endpoint.port != 0) {
+                return absl::InvalidArgumentError(absl::StrCat(
+                    "flowedge: --listen ", a.to_string(), " and --listen ", b.to_string(),
+                    " would share one TCP port: give TLS a port of its own (5061 is usual)"));
+            }
+        }
+    }
+    const bool tls_next_hop = starts_with_ignore_case(config.next_hop, "sips:") ||
+                              contains_ignore_case(config.next_hop, ";transport=tls");
+    if (tls_next_hop && config.tls_ca_file.empty()) {
+        return absl::InvalidArgumentError(
+            "flowedge: a TLS --next-hop needs --tls-ca FILE: the CAs its certificate is "
+            "verified against");
+    }
+    if (!config.has_tls_listener()) {
+        if (!config.tls_ticket_key_file.empty()) {
+            return absl::InvalidArgumentError(
+                "flowedge: --tls-ticket-key-file is for TLS listeners, and no --listen is tls");
+        }
+        if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+            return absl::InvalidArgumentError(
+                "flowedge: --tls-cert and --tls-key go together: give both (PEM files)");
+        }
+        // Without a listener, the files serve outbound TLS only, which
+        // needs the CAs (the certificate is the client identity).
+        if (!config.tls_cert_file.empty() && config.tls_ca_file.empty()) {
+            return absl::InvalidArgumentError(
+                "flowedge: --tls-cert and --tls-key are for TLS listeners, and no --listen is "
+                "tls: add one, e.g. --listen tls:127.0.0.1:5061 (or give --tls-ca for outbound "
+                "TLS)");
+        }
+        return absl::OkStatus();
+    }
+    if (config.tls_cert_file.empty() || config.tls_key_file.empty()) {
+        return absl::InvalidArgumentError(
+            "flowedge: a tls listener needs the node's certificate and private key: give "
+            "--tls-cert FILE (PEM, the leaf first) and --tls-key FILE (PEM)");
+    }
+    if (config.tls_verify != TlsVerify::kNone && config.tls_ca_file.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "flowedge: --tls-verify ", to_absl(tls_verify_name(config.tls_verify)),
+            config.tls_verify == TlsVerify::kOptional ? " (the default)" : "",
+            " asks clients for a certificate and needs the CAs to verify it: give --tls-ca "
+            "FILE, or --tls-verify none for a listener that serves only phones"));
+    }
+    return absl::OkStatus();
+}
+
 }  // namespace
+
+std::string_view tls_verify_name(TlsVerify verify) {
+    switch (verify) {
+        case TlsVerify::kOptional: return "optional";
+        case TlsVerify::kRequired: return "required";
+        case TlsVerify::kNone: return "none";
+    }
+    return "unknown";
+}
+
+bool Config::has_tls_listener() const {
+    for (const Listen& l : listens) {
+        if (l.transport == Transport::kTls) {
+            return true;
+        }
+    }
+    return false;
+}
 
 std::string Listen::to_string() const {
     return absl::StrCat(to_absl(transport_param_name(transport)), ":", endpoint.to_string());
@@ -123,8 +216,9 @@ absl::StatusOr<Listen> parse_listen(std::string_view text) {
         return flag_error("--listen", text, "want PROTO:HOST:PORT, e.g. udp:127.0.0.1:5060");
     }
     auto transport = transport_from_name(text.substr(0, colon));
-    if (!transport || (*transport != Transport::kUdp && *transport != Transport::kTcp)) {
-        return flag_error("--listen", text, "the protocol must be udp or tcp");
+    if (!transport || (*transport != Transport::kUdp && *transport != Transport::kTcp &&
+                       *transport != Transport::kTls)) {
+        return flag_error("--listen", text, "the protocol must be udp, tcp or tls");
     }
     auto endpoint = Endpoint::parse(text.substr(colon + 1));
     if (!endpoint || text.substr(colon + 1).find(':') == std::string_view::npos) {
@@ -204,6 +298,18 @@ absl::StatusOr<Config> parse_args(int argc, const char* const* argv) {
             auto n = parse_number(flag, value, 1, 604800);
             if (!n.ok()) return n.status();
             config.default_expires_s = *n;
+        } else if (flag == "--tls-cert") {
+            config.tls_cert_file = std::string(value);
+        } else if (flag == "--tls-key") {
+            config.tls_key_file = std::string(value);
+        } else if (flag == "--tls-ca") {
+            config.tls_ca_file = std::string(value);
+        } else if (flag == "--tls-ticket-key-file") {
+            config.tls_ticket_key_file = std::string(value);
+        } else if (flag == "--tls-verify") {
+            auto verify = parse_tls_verify(value);
+            if (!verify.ok()) return verify.status();
+            config.tls_verify = *verify;
         } else {
             return flag_error(flag, value, "unknown flag (see --help)");
         }
@@ -226,6 +332,9 @@ absl::StatusOr<Config> parse_args(int argc, const char* const* argv) {
     if (config.min_expires_s > config.max_expires_s) {
         return absl::InvalidArgumentError("flowedge: --min-expires is above --max-expires");
     }
+    if (absl::Status s = check_tls(config); !s.ok()) {
+        return s;
+    }
     return config;
 }
 
@@ -236,15 +345,17 @@ Runs one flowedge node: an RFC 5626 (SIP Outbound) edge proxy, registrar and
 authoritative proxy. Every worker thread owns its own io_uring and a slice of
 the client flows.
 
-  --listen PROTO:HOST:PORT  where to take SIP traffic; PROTO is udp or tcp.
+  --listen PROTO:HOST:PORT  where to take SIP traffic; PROTO is udp, tcp or tls.
                             Repeat for each address, e.g.
                             --listen udp:127.0.0.1:5060 --listen tcp:127.0.0.1:5060
+                            --listen tls:127.0.0.1:5061
   --workers N               worker threads (default: one per core)
   --roles LIST              comma list of edge, registrar, proxy (default: all three)
   --domain D                an AOR domain this node serves (repeatable; default: any)
   --next-hop URI            where a pure edge (no registrar role) sends REGISTER and
                             requests it does not route itself, e.g.
-                            sip:10.0.0.5:5060;transport=tcp
+                            sip:10.0.0.5:5060;transport=tcp (transport=tls or sips:
+                            for TLS, verified against --tls-ca)
   --flow-timer SECONDS      Flow-Timer given to outbound UAs (default 120); a flow
                             idle for longer than this plus a grace is closed
   --token-key-file F        flow-token keys shared by the cluster, one per line as
@@ -258,6 +369,22 @@ the client flows.
   --min-expires S           smallest registration interval accepted (default 60; 423 below)
   --max-expires S           largest interval granted (default 7200)
   --default-expires S       interval when the REGISTER names none (default 3600)
+  --tls-cert F              the node's TLS certificate chain (PEM, leaf first); needed
+                            with a tls listener
+  --tls-key F               its private key (PEM, unencrypted)
+  --tls-ca F                CAs (PEM) trusted for client certificates, and for the
+                            server certificates of outbound TLS (the next hop, sips:
+                            URIs), which must name the host dialled (RFC 5922);
+                            --tls-cert/--tls-key then serve as the client certificate
+  --tls-verify MODE         client certificates on tls listeners: optional (default:
+                            always asked for, a client without one is served
+                            unauthenticated), required, or none (never asked; for
+                            listeners that serve only phones). optional and required
+                            need --tls-ca
+  --tls-ticket-key-file F   session ticket keys every node shares, so a TLS session
+                            made on one node resumes on any: 80 bytes per key, the
+                            current key first (openssl rand 80 > ticket.key); default:
+                            a random key per node
   --help                    this text
 
 On start the node prints one line per listening socket, e.g.

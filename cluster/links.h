@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "core/base/endpoint.h"
@@ -34,18 +35,22 @@ inline constexpr uint32_t kOutboundLinkCountMax = 1024;
 struct Destination {
     Endpoint endpoint;
     Transport transport = Transport::kUdp;
+    // kTls: the host the URI names (without brackets; an IP literal here),
+    // which the server's certificate must match (RFC 5922 §7.3). A view into
+    // the URI text given to destination_of(), or into the node's context.
+    std::string_view host;
 };
 
 enum class DestinationError : uint8_t {
     kOk,
     kMalformed,       // not a SIP URI
     kUnresolvable,    // a host name: the node does no DNS
-    kUnsupported,     // sips:, tel:, or a transport we do not speak (tls, ws, sctp)
+    kUnsupported,     // tel:, or a transport we do not speak (ws, sctp)
 };
 
-// The destination a sip URI names (RFC 3263 reduced to IP literals: maddr
-// wins over the host; the port defaults to 5060; transport from the
-// `transport` parameter, UDP by default).
+// The destination a sip or sips URI names (RFC 3263 reduced to IP literals:
+// maddr wins over the host; the port defaults to 5060, 5061 for TLS;
+// transport from the `transport` parameter, UDP by default, TLS for sips).
 DestinationError destination_of(std::string_view uri, Destination& out);
 
 class OutboundLinks {
@@ -54,9 +59,11 @@ class OutboundLinks {
     OutboundLinks(const OutboundLinks&) = delete;
     OutboundLinks& operator=(const OutboundLinks&) = delete;
 
-    // The open (or opening) connection to `to`, or a new one; nullopt when
-    // none can be made (limit reached, connect refused at once).
-    std::optional<net::ConnectionId> connection_to(net::Runtime& runtime, const Endpoint& to);
+    // The open (or opening) connection to `to` (TCP or TLS), or a new one;
+    // nullopt when none can be made (limit reached, connect refused at once,
+    // TLS without a client context).
+    std::optional<net::ConnectionId> connection_to(net::Runtime& runtime, const Destination& to,
+                                                   const net::tls::TlsContext* tls_client);
     // One of ours opened (its connect completed).
     void on_opened(net::ConnectionId connection);
     // Forgets `connection` if it is one of ours (it closed). Returns the
@@ -68,11 +75,13 @@ class OutboundLinks {
     size_t count() const { return by_endpoint_.size(); }
 
   private:
-    absl::flat_hash_map<Endpoint, net::ConnectionId> by_endpoint_;
+    // A TCP and a TLS link to one address are different links.
+    using Key = std::pair<Endpoint, Transport>;
+    absl::flat_hash_map<Key, net::ConnectionId> by_endpoint_;
     // connection slot -> the link's endpoint and whether it opened, to
     // forget a link when it closes.
     struct Link {
-        Endpoint endpoint;
+        Key key;
         bool opened = false;
     };
     absl::flat_hash_map<uint32_t, Link> by_slot_;

@@ -10,7 +10,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -100,14 +102,21 @@ absl::StatusOr<NextHop> parse_next_hop(std::string_view text) {
     auto endpoint = Endpoint::parse(syntax::host_address(uri.host));
     FE_ASSERT(endpoint.has_value());
     endpoint->port = uri.has_port() ? uri.port : 5060;
-    NextHop hop{*endpoint, Transport::kUdp};
+    NextHop hop{*endpoint, uri.is_sips() ? Transport::kTls : Transport::kUdp,
+                std::string(syntax::host_address(uri.host))};
     if (!uri.transport_param().empty()) {
         auto t = uri.transport();
-        if (!t || (*t != Transport::kUdp && *t != Transport::kTcp)) {
+        if (!t || (*t != Transport::kUdp && *t != Transport::kTcp && *t != Transport::kTls) ||
+            (uri.is_sips() && *t == Transport::kUdp)) {
             return absl::InvalidArgumentError(absl::StrCat(
-                "flowedge: --next-hop '", to_absl(text), "': transport must be udp or tcp"));
+                "flowedge: --next-hop '", to_absl(text), "': transport must be udp, tcp or tls"));
         }
-        hop.transport = *t;
+        if (!uri.is_sips()) {
+            hop.transport = *t;
+        }
+    }
+    if (!uri.has_port() && hop.transport == Transport::kTls) {
+        hop.endpoint.port = 5061;
     }
     return hop;
 }
@@ -186,6 +195,66 @@ bool redis_reachable(const RedisTarget& target, Duration timeout) {
     return ok;
 }
 
+absl::StatusOr<std::unique_ptr<net::tls::TlsContext>> make_tls_context(const Config& config) {
+    net::tls::TlsContextConfig tls;
+    tls.role = net::tls::TlsRole::kServer;
+    tls.identities.push_back(net::tls::TlsIdentityConfig{
+        .certificate_chain_file = config.tls_cert_file, .private_key_file = config.tls_key_file});
+    tls.ca_file = config.tls_ca_file;
+    if (!config.tls_ticket_key_file.empty()) {
+        std::ifstream in(config.tls_ticket_key_file, std::ios::binary);
+        if (!in) {
+            return absl::NotFoundError(
+                absl::StrCat("flowedge: cannot read --tls-ticket-key-file ",
+                             config.tls_ticket_key_file, ": check the path and its permissions"));
+        }
+        std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        auto keys = net::tls::TicketKey::parse(bytes);
+        std::fill(bytes.begin(), bytes.end(), '\0');
+        if (!keys.ok()) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "flowedge: --tls-ticket-key-file ", config.tls_ticket_key_file, ": ",
+                keys.status().message()));
+        }
+        tls.ticket_keys = std::move(*keys);
+    }
+    switch (config.tls_verify) {
+        case TlsVerify::kOptional:
+            tls.client_certificate = net::tls::ClientCertificatePolicy::kOptional;
+            break;
+        case TlsVerify::kRequired:
+            tls.client_certificate = net::tls::ClientCertificatePolicy::kRequired;
+            break;
+        case TlsVerify::kNone:
+            tls.client_certificate = net::tls::ClientCertificatePolicy::kNone;
+            break;
+    }
+    auto context = net::tls::TlsContext::create(tls);
+    if (!context.ok()) {
+        return absl::Status(context.status().code(),
+                            absl::StrCat("flowedge: tls listener: ", context.status().message()));
+    }
+    return std::move(*context);
+}
+
+absl::StatusOr<std::unique_ptr<net::tls::TlsContext>> make_tls_client_context(
+    const Config& config) {
+    net::tls::TlsContextConfig tls;
+    tls.role = net::tls::TlsRole::kClient;
+    if (!config.tls_cert_file.empty()) {
+        tls.identities.push_back(net::tls::TlsIdentityConfig{
+            .certificate_chain_file = config.tls_cert_file,
+            .private_key_file = config.tls_key_file});
+    }
+    tls.ca_file = config.tls_ca_file;
+    auto context = net::tls::TlsContext::create(tls);
+    if (!context.ok()) {
+        return absl::Status(context.status().code(), absl::StrCat("flowedge: outbound TLS: ",
+                                                                  context.status().message()));
+    }
+    return std::move(*context);
+}
+
 Node::Node(Config config) : config_(std::move(config)) {}
 
 Node::~Node() { stop(); }
@@ -209,6 +278,11 @@ absl::Status Node::start() {
         FE_ASSIGN_OR_RETURN(NextHop hop, parse_next_hop(config_.next_hop));
         context_.next_hop = hop.endpoint;
         context_.next_hop_transport = hop.transport;
+        context_.next_hop_host = hop.host;
+        if (hop.transport == Transport::kTls && config_.tls_ca_file.empty()) {
+            return absl::InvalidArgumentError(
+                "flowedge: a TLS --next-hop needs --tls-ca to verify its certificate");
+        }
     }
     uint32_t generation = 0;
     if (RAND_bytes(reinterpret_cast<uint8_t*>(&generation), sizeof(generation)) != 1) {
@@ -245,10 +319,19 @@ absl::Status Node::start() {
         }
     }
 
+    if (config_.has_tls_listener()) {
+        FE_ASSIGN_OR_RETURN(tls_context_, make_tls_context(config_));
+    }
+    if (!config_.tls_ca_file.empty()) {
+        FE_ASSIGN_OR_RETURN(tls_client_context_, make_tls_client_context(config_));
+        context_.tls_client = tls_client_context_.get();
+    }
     net::WorkersConfig workers_config;
     workers_config.worker_count = worker_count;
     for (const Listen& l : config_.listens) {
-        workers_config.listens.push_back(net::ListenSpec{l.transport, l.endpoint});
+        workers_config.listens.push_back(net::ListenSpec{
+            l.transport, l.endpoint,
+            l.transport == Transport::kTls ? tls_context_.get() : nullptr});
     }
     sip_workers_.assign(worker_count, nullptr);
     workers_ = std::make_unique<net::Workers>(
@@ -274,6 +357,7 @@ absl::Status Node::start() {
     context_.proxy.via_host = context_.advertise_host;
     context_.proxy.udp_port = context_.udp_port;
     context_.proxy.tcp_port = context_.tcp_port;
+    context_.proxy.tls_port = context_.tls_port;
     if (RAND_bytes(reinterpret_cast<uint8_t*>(&context_.proxy.branch_secret),
                    sizeof(context_.proxy.branch_secret)) != 1) {
         return absl::InternalError("flowedge: RAND_bytes failed");
@@ -299,6 +383,9 @@ absl::Status Node::learn_listeners() {
         }
         if (l.transport == Transport::kTcp && context_.tcp_port == 0) {
             context_.tcp_port = l.endpoint.port;
+        }
+        if (l.transport == Transport::kTls && context_.tls_port == 0) {
+            context_.tls_port = l.endpoint.port;
         }
     }
     context_.advertise_host = config_.advertise;
@@ -374,6 +461,21 @@ std::string Node::stats_line() const {
         " bad_token=", bad_token, " flows=", flows, " flows_expired=", expired,
         " cross_worker=", posted, " other_node=", other_node, " dispatched=", dispatched,
         " mail_dropped=", mail_dropped, " send_failed=", send_failed);
+    if ((tls_context_ != nullptr || tls_client_context_ != nullptr) && workers_ != nullptr) {
+        uint64_t completed = 0, resumed = 0, failed = 0, timeouts = 0, deferred = 0, errors = 0;
+        for (uint32_t i = 0; i < workers_->worker_count(); ++i) {
+            const net::WorkerStats& s = workers_->worker(i).stats();
+            completed += s.tls_handshakes_completed.get();
+            resumed += s.tls_handshakes_resumed.get();
+            failed += s.tls_handshakes_failed.get();
+            timeouts += s.tls_handshake_timeouts.get();
+            deferred += s.tls_handshakes_deferred.get();
+            errors += s.tls_errors.get();
+        }
+        absl::StrAppend(&line, " tls_handshakes=", completed, " tls_resumed=", resumed,
+                        " tls_handshake_failures=", failed, " tls_handshake_timeouts=", timeouts,
+                        " tls_handshakes_deferred=", deferred, " tls_errors=", errors);
+    }
     if (redis_mode_) {
         uint64_t unavailable = 0, connects = 0, connect_failures = 0, disconnects = 0;
         for (const SipWorker* w : sip_workers_) {

@@ -35,6 +35,7 @@
 #include "cluster/worker_mail.h"
 #include "core/outbound/registrar.h"
 #include "core/token/key_ring.h"
+#include "net/tls/tls_context.h"
 #include "net/workers.h"
 #include "state/binding_store.h"
 
@@ -50,7 +51,8 @@ absl::StatusOr<token::KeyRing> load_key_ring(const std::string& path);
 // --next-hop "sip:IP:PORT;transport=tcp" as an endpoint and a transport.
 struct NextHop {
     Endpoint endpoint;
-    Transport transport = Transport::kUdp;
+    Transport transport = Transport::kUdp;  // TLS for sips: or transport=tls
+    std::string host;  // the URI's host, without brackets (TLS: what the certificate must match)
 };
 absl::StatusOr<NextHop> parse_next_hop(std::string_view uri);
 
@@ -66,6 +68,15 @@ absl::StatusOr<RedisTarget> resolve_redis_url(std::string_view url);
 // Whether a TCP connection to `target` opens within `timeout` (control plane
 // only: it blocks). The node warns at start when it does not.
 bool redis_reachable(const RedisTarget& target, Duration timeout);
+
+// The server context of the node's TLS listeners (--tls-cert, --tls-key,
+// --tls-ca, --tls-verify): one per node, shared by every worker. Errors
+// name the file and the fix (net/tls/tls_context.h).
+absl::StatusOr<std::unique_ptr<net::tls::TlsContext>> make_tls_context(const Config& config);
+// The client context of outbound TLS connections (--tls-ca trusted for
+// server certificates; --tls-cert/--tls-key presented when a server asks).
+absl::StatusOr<std::unique_ptr<net::tls::TlsContext>> make_tls_client_context(
+    const Config& config);
 
 class Node {
 public:
@@ -105,6 +116,10 @@ private:
     // Wall-clock time minus fe::Time (the monotonic clock), read at start.
     Duration wall_clock_offset_{};
     std::unique_ptr<WorkerMail> mail_;
+    // With a tls listener: every TLS connection's context; outlives workers_.
+    std::unique_ptr<net::tls::TlsContext> tls_context_;
+    // With --tls-ca: outbound TLS connections' context; outlives workers_.
+    std::unique_ptr<net::tls::TlsContext> tls_client_context_;
     // One per worker, each written once by its own thread in
     // make_sip_worker(); owned by workers_.
     std::vector<SipWorker*> sip_workers_;

@@ -45,4 +45,9 @@ inline constexpr uint32_t kLocalResponseSizeMax = 16 * 1024;
 // connects have their own timeout (state/redis_limits.h).
 inline constexpr Duration kRedisStartProbeTimeout = milliseconds(500);
 
+// A worker prints an outbound TLS failure (a peer's certificate refused, a
+// handshake that timed out) at most this often: a misconfigured next hop
+// fails every forward, and one line a second says so without flooding.
+inline constexpr Duration kTlsFailureLogInterval = seconds(1);
+
 }  // namespace fe::cluster

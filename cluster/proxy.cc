@@ -666,10 +666,8 @@ void HomeProxy::send_branch_request(Call& call, uint8_t branch_index, uint8_t ta
     io.cancel.clear();
 
     // Our Via's sent-by: the port of the transport the branch leaves on.
-    uint16_t port = transport_is_stream(hop.transport) ? config_.tcp_port : config_.udp_port;
-    if (port == 0) {
-        port = config_.udp_port != 0 ? config_.udp_port : config_.tcp_port;
-    }
+    const uint16_t port =
+        outbound::edge_port_for(hop.transport, config_.udp_port, config_.tcp_port, config_.tls_port);
     char sent_by[txn::kSentBySizeMax];
     sip::Writer w(sent_by, sizeof(sent_by));
     w.append(config_.via_host);
@@ -703,7 +701,9 @@ void HomeProxy::send_branch_request(Call& call, uint8_t branch_index, uint8_t ta
         // OB-EDGE-11: the callee's edge (us) stays in the dialog with the
         // token of its flow, without ob. Above the caller's, which it follows.
         char rr[outbound::kFlowUriValueSizeMax];
-        const outbound::EdgeAddress at{config_.via_host, port, hop.transport};
+        // RFC 3261 §16.6 step 4: a sips Request-URI gets a sips Record-Route.
+        const outbound::EdgeAddress at{config_.via_host, port, hop.transport,
+                                       outbound::uri_scheme_of(call.request.request_uri())};
         const size_t n =
             outbound::write_flow_uri_value(hop.token, at, outbound::ObParam::kOmit, rr, sizeof(rr));
         ok = n > 0 && edits.insert_header_before(sip::HeaderId::kRecordRoute, "Record-Route",

@@ -348,6 +348,8 @@ void SipWorker::to_registrar(const Source& source, const sip::Message& request,
         return;
     }
     const token::Fields from = flows_.fields_of(source);
+    // sips: in our Path when the REGISTER's Request-URI was sips.
+    const syntax::UriScheme scheme = outbound::uri_scheme_of(request.request_uri());
     std::array<char, token::kTokenTextSizeMax> token_buf;
     std::string_view token;
     char path[outbound::kFlowUriValueSizeMax];
@@ -361,7 +363,7 @@ void SipWorker::to_registrar(const Source& source, const sip::Message& request,
             return;
         }
         const size_t n = outbound::write_flow_uri_value(
-            token, context_.address(source.transport),
+            token, context_.address(source.transport, scheme),
             route.edits.path_ob ? outbound::ObParam::kAdd : outbound::ObParam::kOmit, path,
             sizeof(path));
         FE_ASSERT(n > 0);
@@ -385,12 +387,13 @@ void SipWorker::to_proxy(const Source& source, const sip::Message& request,
         return;
     }
     const token::Fields from = flows_.fields_of(source);
+    const syntax::UriScheme scheme = outbound::uri_scheme_of(request.request_uri());
     std::array<char, token::kTokenTextSizeMax> token_buf;
     const std::string_view token = mint(from, token_buf);
     char rr[outbound::kFlowUriValueSizeMax];
     std::string_view record_route;
     if (route.edits.record_route_source && !token.empty()) {
-        const size_t n = outbound::write_flow_uri_value(token, context_.address(source.transport),
+        const size_t n = outbound::write_flow_uri_value(token, context_.address(source.transport, scheme),
                                                         outbound::ObParam::kOmit, rr, sizeof(rr));
         record_route = std::string_view(rr, n);
     }
@@ -411,6 +414,9 @@ void SipWorker::forward(const Source& source, const sip::Message& request,
                         const outbound::RequestRoute& route, Time now) {
     (void)now;
     const token::Fields from = flows_.fields_of(source);
+    // Our Path and Record-Route URIs are sips when the Request-URI is
+    // (RFC 3261 §16.6 step 4); the Via names the transport only.
+    const syntax::UriScheme scheme = outbound::uri_scheme_of(request.request_uri());
     std::array<char, token::kTokenTextSizeMax> from_token_buf;
     const std::string_view from_token = mint(from, from_token_buf);
     if (from_token.empty()) {
@@ -427,6 +433,11 @@ void SipWorker::forward(const Source& source, const sip::Message& request,
         switch (destination_of(route.target_uri, destination)) {
             case DestinationError::kOk:
                 out = destination.transport;
+                if (out == Transport::kTls && context_.tls_client == nullptr) {
+                    // No --tls-ca: no server certificate could be checked.
+                    respond(source, request, 502, "No TLS Client");
+                    return;
+                }
                 break;
             case DestinationError::kMalformed:
                 respond(source, request, 400, "Bad Target URI");
@@ -456,20 +467,20 @@ void SipWorker::forward(const Source& source, const sip::Message& request,
     const outbound::ViaReceived received = outbound::via_received_of(route.top_via, source.remote);
     plan.via_received = received.edit();
     if (route.edits.record_route_target) {
-        const size_t n = outbound::write_flow_uri_value(route.flow_token, context_.address(out),
+        const size_t n = outbound::write_flow_uri_value(route.flow_token, context_.address(out, scheme),
                                                         outbound::ObParam::kOmit, rr_target,
                                                         sizeof(rr_target));
         plan.record_route_target = std::string_view(rr_target, n);
     }
     if (route.edits.record_route_source) {
         const size_t n = outbound::write_flow_uri_value(
-            from_token, context_.address(source.transport), outbound::ObParam::kOmit, rr_source,
+            from_token, context_.address(source.transport, scheme), outbound::ObParam::kOmit, rr_source,
             sizeof(rr_source));
         plan.record_route_source = std::string_view(rr_source, n);
     }
     if (route.edits.path) {
         const size_t n = outbound::write_flow_uri_value(
-            from_token, context_.address(source.transport),
+            from_token, context_.address(source.transport, scheme),
             route.edits.path_ob ? outbound::ObParam::kAdd : outbound::ObParam::kOmit, path,
             sizeof(path));
         plan.path = std::string_view(path, n);
@@ -675,7 +686,8 @@ SipWorker::Delivery SipWorker::deliver(const token::Fields& target,
 // The next hop (empty uri) or the destination a URI names.
 SipWorker::Delivery SipWorker::send_to_destination(std::string_view uri,
                                                    std::span<const std::string_view> parts) {
-    Destination destination{context_.next_hop, context_.next_hop_transport};
+    Destination destination{context_.next_hop, context_.next_hop_transport,
+                            context_.next_hop_host};
     if (!uri.empty() && destination_of(uri, destination) != DestinationError::kOk) {
         return Delivery::kFailed;
     }
@@ -686,7 +698,8 @@ SipWorker::Delivery SipWorker::send_to_destination(std::string_view uri,
         if (!flows_.udp_socket_ports().empty()) {
             result = runtime_.send_datagram(net::UdpSocketId{0}, destination.endpoint, parts);
         }
-    } else if (const auto connection = links_.connection_to(runtime_, destination.endpoint)) {
+    } else if (const auto connection =
+                   links_.connection_to(runtime_, destination, context_.tls_client)) {
         result = runtime_.send_stream(*connection, parts);
     }
     if (result != net::SendResult::kQueued) {
@@ -854,9 +867,23 @@ void SipWorker::on_connection_open(net::Runtime& runtime, net::ConnectionId conn
 void SipWorker::on_connection_closed(net::Runtime& runtime, net::ConnectionId connection,
                                      net::CloseReason reason, Time now) {
     FE_ASSERT(&runtime == &runtime_);
-    (void)reason;
     if (const std::optional<Endpoint> unreachable = links_.on_closed(connection)) {
         stats_.connects_failed.add();
+        if ((reason == net::CloseReason::kTlsFailed ||
+             reason == net::CloseReason::kTlsHandshakeTimeout) &&
+            now - tls_failure_logged_ >= kTlsFailureLogInterval) {
+            // An operator's problem (a certificate the CAs do not vouch for,
+            // one that does not name the host dialled): said, at most once
+            // a second per worker; counted always (net tls_handshakes_failed).
+            tls_failure_logged_ = now;
+            const std::string why(reason == net::CloseReason::kTlsFailed
+                                      ? runtime_.last_tls_failure()
+                                      : net::close_reason_name(reason));
+            std::fprintf(stderr,
+                         "flowedge: TLS to %s failed: %s (its certificate must chain to "
+                         "--tls-ca and name the host dialled, RFC 5922); requests to it fail\n",
+                         unreachable->to_string().c_str(), why.c_str());
+        }
         if (proxy_ != nullptr) {
             proxy_->on_destination_failed(*unreachable, now);
         }

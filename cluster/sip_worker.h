@@ -155,6 +155,8 @@ private:
     // connect failures and disconnects when last looked at.
     bool redis_down_reported_ = false;
     uint64_t redis_failures_seen_ = 0;
+    // When an outbound TLS failure was last printed (rate limit).
+    Time tls_failure_logged_{};
     EdgeStats stats_;
 };
 

@@ -20,6 +20,7 @@
 #include "core/outbound/registrar.h"
 #include "core/outbound/router.h"
 #include "core/token/key_ring.h"
+#include "net/tls/tls_context.h"
 #include "net/worker.h"
 #include "state/binding_store.h"
 #include "state/limits.h"
@@ -39,9 +40,16 @@ struct NodeContext {
     std::vector<std::string> aliases;
     uint16_t udp_port = 0;  // our UDP port (first UDP listener), 0: none
     uint16_t tcp_port = 0;  // our TCP port (first TCP listener), 0: none
+    uint16_t tls_port = 0;  // our TLS port (first TLS listener), 0: none
     outbound::Roles roles;
     Endpoint next_hop;      // IP literal and port of --next-hop, when roles.has_next_hop
     Transport next_hop_transport = Transport::kUdp;
+    // The --next-hop URI's host (an IP literal, no brackets): over TLS the
+    // next hop's certificate must match it (RFC 5922 §7.3).
+    std::string next_hop_host;
+    // With --tls-ca: the client context of outbound TLS connections (the
+    // next hop, sips: and transport=tls URIs); null: none are made.
+    const net::tls::TlsContext* tls_client = nullptr;
     uint32_t worker_count = 1;
     // Flow-table sizing; generation_start is random per boot so tokens minted
     // by an earlier process with the same key name no flow of this one.
@@ -70,12 +78,12 @@ struct NodeContext {
     }
     // Our address for a Path / Record-Route / Via on `transport`: its port,
     // or the other one when we do not listen on it.
-    outbound::EdgeAddress address(Transport transport) const {
-        uint16_t port = transport_is_stream(transport) ? tcp_port : udp_port;
-        if (port == 0) {
-            port = udp_port != 0 ? udp_port : tcp_port;
-        }
-        return outbound::EdgeAddress{advertise_host, port, transport};
+    // A URI (Path, Record-Route) takes `scheme`: sips where the request's
+    // Request-URI was sips.
+    outbound::EdgeAddress address(Transport transport,
+                                  syntax::UriScheme scheme = syntax::UriScheme::kSip) const {
+        const uint16_t port = outbound::edge_port_for(transport, udp_port, tcp_port, tls_port);
+        return outbound::EdgeAddress{advertise_host, port, transport, scheme};
     }
 };
 

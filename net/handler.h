@@ -55,6 +55,10 @@ enum class CloseReason : uint8_t {
     kConnectFailed,      // outbound connect was refused or failed
     kConnectTimeout,     // outbound connect took longer than kConnectTimeMax
     kShutdown,           // the worker is stopping
+    // TLS listeners. A connection closed before its handshake completed was
+    // never opened for the handler, so it hears of these only after one.
+    kTlsHandshakeTimeout,  // the handshake outlived tls_handshake_time_max
+    kTlsFailed,            // the handshake failed or a record was bad (alert sent, counted)
 };
 std::string_view close_reason_name(CloseReason reason);
 
@@ -93,6 +97,8 @@ public:
                                   std::string_view bytes, Time now) = 0;
 
     // An accepted connection (outbound == false) or a completed connect().
+    // A TLS connection (transport kTls) opens when its handshake completes:
+    // bytes and sends are plaintext, the worker encrypts and decrypts.
     virtual void on_connection_open(Runtime& runtime, ConnectionId connection, const Endpoint& peer,
                                     Transport transport, Time now) = 0;
 

@@ -31,6 +31,11 @@
 #include "net/handler.h"
 #include "net/mailbox.h"
 
+namespace fe::net::tls {
+class TlsContext;
+class TlsSession;
+}  // namespace fe::net::tls
+
 namespace fe::net {
 
 enum class CloseMode : uint8_t {
@@ -43,13 +48,18 @@ enum class [[nodiscard]] ConnectResult : uint8_t {
     kTableFull,    // connection_count_max connections already exist
     kBadAddress,   // the endpoint has no IP family
     kStopping,
+    kTlsRefused,   // connect_tls(): a server context, or a peer_host that is not a host
+    kBusy,         // connect_tls(): no send chunk for the ClientHello (counted)
 };
 
 // The listening sockets a worker is given (opened by Workers with SO_REUSEPORT).
 struct WorkerSocket {
-    Transport transport = Transport::kUdp;
+    Transport transport = Transport::kUdp;  // kUdp, kTcp or kTls
     int fd = -1;     // the worker takes ownership
     Endpoint local;
+    // kTls: the server context every connection accepted here handshakes
+    // with; shared by the workers, it outlives them.
+    const tls::TlsContext* tls = nullptr;
 };
 
 class Runtime {
@@ -75,6 +85,27 @@ class Runtime {
     virtual bool close(ConnectionId connection, CloseMode mode) = 0;
     // Opens a TCP connection to `to`; sends may be queued before it opens.
     virtual ConnectResult connect(const Endpoint& to, ConnectionId* connection) = 0;
+    // Opens a TLS connection to `to`: TCP, then a client handshake with
+    // `context` (a client context, shared, outliving the connection) that
+    // checks the server's certificate against `peer_host` (RFC 5922 §7.3:
+    // the host of the URI dialled, an IP literal included) and presents the
+    // context's first certificate, if any, when the server asks. The handler's
+    // on_connection_open (kTls) follows when the handshake completes, or
+    // on_connection_closed (kTlsFailed, kConnectFailed, ...); sends may be
+    // queued before (plaintext, encrypted when the handshake ends).
+    virtual ConnectResult connect_tls(const Endpoint& to, const tls::TlsContext& context,
+                                      std::string_view peer_host, ConnectionId* connection) = 0;
+    // Why the last TLS session of this worker that failed did (one line,
+    // e.g. "peer-certificate-invalid: unable to get local issuer certificate
+    // (alert sent: unknown CA)"); valid until the next failure. For the
+    // handler's on_connection_closed(kTlsFailed). Empty when none failed.
+    virtual std::string_view last_tls_failure() const = 0;
+    // An open TLS connection's session, for what its handshake proved: the
+    // peer's authentication and RFC 5922 identities, the identity we served
+    // (RFC 5923 binds connection reuse to them). Null for plain TCP, a
+    // handshake not completed, or a stale id; valid until the connection
+    // closes. Read only: sending goes through send_stream().
+    virtual const tls::TlsSession* tls_session(ConnectionId connection) const = 0;
     // Posts to worker `to_index` (may be this one); its on_mailbox() runs on
     // its own thread.
     virtual PostResult post(uint32_t to_index, const MailboxItem& item) = 0;

@@ -14,6 +14,7 @@
 #include "core/base/assert.h"
 #include "core/base/status.h"
 #include "net/internal/socket.h"
+#include "net/internal/worker_parts.h"
 #include "net/probe.h"
 
 namespace fe::net {
@@ -30,6 +31,8 @@ std::string_view close_reason_name(CloseReason reason) {
         case CloseReason::kConnectFailed: return "connect failed";
         case CloseReason::kConnectTimeout: return "connect timeout";
         case CloseReason::kShutdown: return "shutdown";
+        case CloseReason::kTlsHandshakeTimeout: return "TLS handshake timeout";
+        case CloseReason::kTlsFailed: return "TLS failure";
     }
     return "unknown";
 }
@@ -38,7 +41,6 @@ namespace {
 
 constexpr uint16_t kUdpBufferGroup = 0;
 constexpr uint16_t kStreamBufferGroup = 1;
-constexpr uint32_t kNoSlot = UINT32_MAX;
 // IORING_OP_FIXED_FD_INSTALL (kernel 6.8) is newer than our liburing 2.3 headers.
 constexpr uint8_t kOpFixedFdInstall = 54;
 
@@ -55,137 +57,6 @@ __kernel_timespec to_kernel_timespec(Duration d) {
 
 }  // namespace
 
-enum class OpKind : uint8_t {
-    kDoorbell,      // an IORING_OP_MSG_RING from another worker landed here
-    kMsgRingSent,   // our MSG_RING failed (success CQEs are skipped)
-    kEventfdRead,
-    kUdpRecv,
-    kUdpSend,
-    kAccept,
-    kSocket,
-    kNodelay,       // TCP_NODELAY between an outbound socket and its connect
-    kConnect,
-    kStreamRecv,
-    kStreamSend,
-    kCloseDirect,
-    kPoll,          // a readiness poll armed by poll_fd()
-    kFdInstallForTest,
-};
-
-// fe::FdPoller's event bits pass through io_uring poll results unchanged.
-static_assert(kPollIn == POLLIN && kPollOut == POLLOUT && kPollErr == POLLERR &&
-              kPollHup == POLLHUP);
-
-// What an SQE's user_data points at: the kind tells dispatch() which owner
-// array `index` selects. 0 as user_data means "no handler" (cancels).
-struct Worker::Op {
-    OpKind kind = OpKind::kDoorbell;
-    uint32_t index = 0;
-};
-
-struct Worker::SendChunk {
-    SendChunk* next = nullptr;
-    uint32_t size = 0;  // bytes written into data
-    char data[kSendChunkSize];
-};
-
-struct Worker::UdpSocket {
-    Op recv_op;
-    uint32_t index = 0;
-    int fd = -1;
-    Endpoint local;
-    // Template for the multishot recvmsg: only msg_namelen matters, it sets the
-    // layout of every io_uring_recvmsg_out in the provided buffers.
-    msghdr recv_msg{};
-    // True while the multishot recvmsg is in the kernel (until a CQE without
-    // IORING_CQE_F_MORE).
-    bool recv_submitted = false;
-};
-
-struct Worker::PollSlot {
-    Op op;
-    // Bumped whenever the slot's poll ends for its owner (ran, or cancelled),
-    // so an old PollId matches nothing.
-    uint32_t generation = 0;
-    // True while the POLL_ADD is in the kernel; on_poll() clears it.
-    bool submitted = false;
-    // cancel_poll() or stop dropped `ready`; the CQE only frees the slot.
-    bool cancelled = false;
-    FdPoller::Ready ready;
-};
-
-struct Worker::AcceptSlot {
-    Op op;
-    uint32_t listener_index = 0;
-    // The connection slot this accept installs its descriptor into; reserved
-    // (state kAccepting) while submitted.
-    uint32_t connection_index = kNoSlot;
-    sockaddr_storage address{};
-    socklen_t address_size = 0;
-    bool submitted = false;
-};
-
-struct Worker::UdpSendSlot {
-    Op op;
-    msghdr msg{};
-    sockaddr_storage address{};
-    iovec iov{};
-    char* data = nullptr;  // kUdpDatagramSizeMax bytes of udp_send_memory_
-};
-
-// One TCP connection. Budget: ~330 bytes, nothing else while idle (no receive
-// buffer, no send chunk, no partial buffer).
-struct Worker::Connection {
-    enum class State : uint8_t {
-        kFree,
-        kAccepting,   // reserved by an accept in flight
-        kConnecting,  // outbound: socket + connect in flight
-        kOpen,
-        kClosing,     // cancelled; waiting for completions, then close_direct
-    };
-
-    Worker* worker = nullptr;
-    uint32_t index = 0;       // also the direct descriptor index
-    uint32_t generation = 1;  // bumped when closing starts, so old ids go stale
-    State state = State::kFree;
-    // The handler was told about this connection (open, or connect() returned
-    // it) and is owed exactly one on_connection_closed().
-    bool opened = false;
-    bool file_installed = false;  // the slot holds a descriptor in the ring's table
-    // Each *_submitted is true exactly while that op is in the kernel.
-    bool recv_submitted = false;
-    bool send_submitted = false;
-    bool socket_submitted = false;
-    bool nodelay_submitted = false;
-    bool connect_submitted = false;
-    bool close_submitted = false;
-    bool flush_before_close = false;  // kClosing: send the queue before close_direct
-    bool rearm_queued = false;        // index is in stream_rearm_
-    bool send_scheduled = false;      // index is in send_ready_
-    Op recv_op;
-    Op send_op;
-    Op socket_op;
-    Op nodelay_op;
-    Op connect_op;
-    Op close_op;
-    Endpoint peer;
-    // An incomplete message: partial_size bytes in a pool buffer; the timer is
-    // armed (slowloris) while partial != nullptr.
-    char* partial = nullptr;
-    uint32_t partial_size = 0;
-    // Send queue: chunks head..tail, the first send_head_offset bytes of head
-    // already sent; send_queue_size counts unsent bytes.
-    SendChunk* send_head = nullptr;
-    SendChunk* send_tail = nullptr;
-    uint32_t send_head_offset = 0;
-    uint32_t send_queue_size = 0;
-    msghdr send_msg{};
-    iovec send_iov[kSendIovecCountMax]{};
-    sockaddr_in6 connect_address{};  // large enough for v4 and v6
-    // kConnecting: connect timeout; kOpen: partial message timeout;
-    // kClosing: flush timeout.
-    time::Timer timer{&Worker::on_connection_timer, nullptr};
-};
 
 Worker::Worker(uint32_t index, const WorkerConfig& config, Handler* handler)
     : index_(index),
@@ -248,10 +119,17 @@ absl::Status Worker::init(std::vector<WorkerSocket> sockets) {
     FE_RETURN_IF_ERROR(stream_buffers_.init(ring_, kStreamBufferGroup,
                                             config_.stream_buffer_count, kStreamBufferSize));
     for (const WorkerSocket& socket : sockets_) {
+        if (socket.transport == Transport::kTls && tls_plaintext_ == nullptr) {
+            tls_plaintext_ = std::make_unique<char[]>(tls::kTlsRecordPlaintextSizeMax);
+        }
+    }
+    for (const WorkerSocket& socket : sockets_) {
         if (socket.transport == Transport::kUdp) {
             add_udp_socket(socket);
         } else {
             tcp_listen_fds_.push_back(socket.fd);
+            listen_tls_.push_back(socket.transport == Transport::kTls ? socket.tls : nullptr);
+            FE_ASSERT((socket.transport == Transport::kTls) == (socket.tls != nullptr));
         }
     }
     init_accept_slots();
@@ -481,6 +359,8 @@ void Worker::begin_stop() {
         }
     }
     starved_accepts_.clear();
+    tls_parked_accepts_.clear();
+    tls_waiting_.clear();  // their connections close below
     // Stop accepting now: new connections are refused rather than queued in a
     // backlog nobody serves. (Accepts still in the kernel hold their own
     // reference to the listener until their cancel completes.)
@@ -751,7 +631,11 @@ void Worker::free_connection(Connection& c) {
     FE_ASSERT(!c.recv_submitted && !c.send_submitted && !c.close_submitted);
     FE_ASSERT(!c.socket_submitted && !c.nodelay_submitted && !c.connect_submitted);
     FE_ASSERT(!c.file_installed);
+    FE_ASSERT(!c.tls_handshaking);
+    FE_ASSERT(!c.tls_counted);
     wheel_.cancel(c.timer);
+    c.tls_waiting = false;
+    c.tls.reset();  // not earlier: deliver_tls() may still be inside it when the close starts
     c.state = Connection::State::kFree;
     c.opened = false;
     c.flush_before_close = false;
@@ -819,8 +703,17 @@ void Worker::on_accept(AcceptSlot& slot, int32_t result) {
                                      slot.address_size);
     c.file_installed = true;
     c.state = Connection::State::kOpen;
-    c.opened = true;
     stats_.connections_accepted.add();
+    if (tls_listener(slot.listener_index)) {
+        // The handler hears of it when the handshake completes (open_tls()).
+        const uint32_t listener_index = slot.listener_index;
+        if (!tls_accept_parked(slot)) {
+            arm_accept(slot);
+        }
+        start_tls(c, listener_index);
+        return;
+    }
+    c.opened = true;
     arm_accept(slot);
     handler_->on_connection_open(*this, id_of(c), c.peer, Transport::kTcp, now_);
     if (c.state != Connection::State::kOpen) {
@@ -923,6 +816,10 @@ void Worker::on_connect(Connection& c, int32_t result) {
     wheel_.cancel(c.timer);
     c.state = Connection::State::kOpen;
     stats_.connections_connected.add();
+    if (c.tls != nullptr) {
+        on_tls_connect(c);  // the handler hears of it when the handshake completes
+        return;
+    }
     handler_->on_connection_open(*this, id_of(c), c.peer, Transport::kTcp, now_);
     if (c.state != Connection::State::kOpen) {
         return;
@@ -971,8 +868,13 @@ void Worker::on_stream_recv(Connection& c, int32_t result, uint32_t flags) {
         const auto buffer_id = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
         if (result > 0 && c.state == Connection::State::kOpen) {
             stats_.stream_bytes_received.add(static_cast<uint64_t>(result));
-            deliver_stream(c, std::string_view(stream_buffers_.buffer(buffer_id),
-                                               static_cast<size_t>(result)));
+            const std::string_view bytes(stream_buffers_.buffer(buffer_id),
+                                         static_cast<size_t>(result));
+            if (c.tls != nullptr) {
+                deliver_tls(c, bytes);
+            } else {
+                deliver_stream(c, bytes);
+            }
         }
         stream_buffers_.recycle(buffer_id);
     } else if (result == 0) {
@@ -1107,6 +1009,9 @@ SendResult Worker::send_stream(ConnectionId id, std::span<const std::string_view
     size_t total = 0;
     for (std::string_view part : parts) {
         total += part.size();
+    }
+    if (c->tls != nullptr) {
+        return send_tls(*c, parts, total);
     }
     if (c->send_queue_size + total > config_.send_queue_size_max) {
         // A reader slower than we write: close rather than grow.
@@ -1255,6 +1160,12 @@ void Worker::begin_close(Connection& c, CloseReason reason, CloseMode mode) {
         return;
     }
     FE_ASSERT(c.state == Connection::State::kOpen || c.state == Connection::State::kConnecting);
+    if (c.tls != nullptr) {
+        if (mode == CloseMode::kAfterSend) {
+            close_notify_tls(c);  // queued before the flush below decides
+        }
+        end_tls_handshake(c);
+    }
     const ConnectionId id = id_of(c);
     const bool was_connecting = c.state == Connection::State::kConnecting;
     c.state = Connection::State::kClosing;
@@ -1333,6 +1244,12 @@ void Worker::on_connection_timer(time::Timer& timer, Time now) {
             worker.begin_close(c, CloseReason::kConnectTimeout, CloseMode::kAbort);
             break;
         case Connection::State::kOpen:
+            if (c.tls_handshaking) {
+                // Slowloris at the TLS layer: no handshake within its limit.
+                worker.stats_.tls_handshake_timeouts.add();
+                worker.begin_close(c, CloseReason::kTlsHandshakeTimeout, CloseMode::kAbort);
+                break;
+            }
             // Slowloris: a partial message outlived its time limit.
             worker.stats_.partial_timeouts.add();
             worker.begin_close(c, CloseReason::kPartialTimeout, CloseMode::kAbort);

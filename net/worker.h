@@ -34,8 +34,10 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -50,6 +52,7 @@
 #include "net/limits.h"
 #include "net/mailbox.h"
 #include "net/runtime.h"
+#include "net/tls/limits.h"
 
 namespace fe::net {
 
@@ -71,6 +74,10 @@ struct WorkerConfig {
     Duration connect_time_max = kConnectTimeMax;
     Duration close_flush_time_max = kCloseFlushTimeMax;
     uint32_t fd_poll_count_max = kFdPollCountMax;
+    // TLS listeners (net/tls/limits.h): a handshake must complete within
+    // this, and no more than this many run at once on the worker.
+    Duration tls_handshake_time_max = tls::kTlsHandshakeTimeMax;
+    uint32_t tls_handshakes_in_flight_max = tls::kTlsHandshakesInFlightMax;
 };
 
 // A counter written by its worker only and read by anyone (stats export,
@@ -121,6 +128,14 @@ struct alignas(kCacheLineSize) WorkerStats {
     Counter mailbox_full;             // posts refused by a full receiver mailbox
     Counter mailbox_doorbell_errors;  // a MSG_RING to another worker failed
     Counter fd_polls_refused;         // poll_fd() with every poll slot in use, or stopping
+    // TLS listeners.
+    Counter tls_handshakes_completed;
+    Counter tls_handshakes_resumed;   // of the completed: a session ticket resumed
+    Counter tls_handshakes_failed;    // protocol error, bad or missing certificate: alert sent
+    Counter tls_handshake_timeouts;   // slowloris at the TLS layer
+    Counter tls_handshakes_deferred;  // accepted at tls_handshakes_in_flight_max: not read yet
+    Counter tls_accepts_parked;       // a TLS listener's accept waited for a handshake to end
+    Counter tls_errors;               // a bad record or fatal alert after the handshake
 };
 
 // Also an fe::FdPoller: poll_fd() arms a one-shot IORING_OP_POLL_ADD on this
@@ -171,6 +186,12 @@ public:
     // kernel has it), then IORING_OP_CONNECT, linked. Sends may be queued
     // before it opens.
     ConnectResult connect(const Endpoint& to, ConnectionId* connection) override;
+    // connect() and then a client handshake (net/worker_tls.cc); the
+    // ClientHello waits in the send queue until the TCP connect completes.
+    ConnectResult connect_tls(const Endpoint& to, const tls::TlsContext& context,
+                              std::string_view peer_host, ConnectionId* connection) override;
+    std::string_view last_tls_failure() const override { return last_tls_failure_; }
+    const tls::TlsSession* tls_session(ConnectionId connection) const override;
     // Posts to worker `to_index` (may be this one); the receiver's on_mailbox()
     // runs on its thread. The doorbell is an IORING_OP_MSG_RING on this ring.
     PostResult post(uint32_t to_index, const MailboxItem& item) override;
@@ -282,6 +303,25 @@ private:
     void on_close_direct(Connection& connection, int32_t result);
     static void on_connection_timer(time::Timer& timer, Time now);
 
+    // TLS streams (net/worker_tls.cc). A TLS connection is a TCP connection
+    // whose received bytes go through its TlsSession before deliver_stream()
+    // and whose sends are encrypted into its send queue.
+    bool tls_listener(uint32_t listener_index) const {
+        return listen_tls_[listener_index] != nullptr;
+    }
+    bool tls_accept_parked(AcceptSlot& slot);
+    void on_tls_connect(Connection& connection);
+    void start_tls(Connection& connection, uint32_t listener_index);
+    void begin_tls_handshake(Connection& connection);
+    void deliver_tls(Connection& connection, std::string_view ciphertext);
+    bool open_tls(Connection& connection);
+    bool flush_tls(Connection& connection);
+    void fail_tls(Connection& connection);
+    SendResult send_tls(Connection& connection, std::span<const std::string_view> parts,
+                        size_t size);
+    void close_notify_tls(Connection& connection);
+    void end_tls_handshake(Connection& connection);
+
     // Readiness polls.
     void init_poll_slots();
     void on_poll(PollSlot& slot, int32_t result);
@@ -315,7 +355,10 @@ private:
 
     std::vector<WorkerSocket> sockets_;
     std::vector<std::unique_ptr<UdpSocket>> udp_sockets_;
+    // Stream listeners (TCP and TLS), in listen-spec order of the non-UDP
+    // sockets; listen_tls_[i] is listener i's TLS context, null for TCP.
     std::vector<int> tcp_listen_fds_;
+    std::vector<const tls::TlsContext*> listen_tls_;
     std::unique_ptr<AcceptSlot[]> accept_slots_;
     uint32_t accept_slot_count_ = 0;
     uint32_t accepts_in_flight_ = 0;
@@ -357,6 +400,23 @@ private:
     std::unique_ptr<PollSlot[]> poll_slots_;
     std::vector<uint32_t> poll_free_;
     uint32_t polls_in_flight_ = 0;
+
+    // TLS: handshakes running (connections with tls_handshaking set), at
+    // most tls_handshakes_in_flight_max. Connections accepted past that wait
+    // unread in tls_waiting_ (FIFO; ids, so one closed meanwhile is skipped),
+    // and while running + waiting reach the limit the TLS listeners' accept
+    // slots are left unarmed in tls_parked_accepts_, so a storm waits in the
+    // kernel's backlog: tls_waiting_ holds at most one connection per accept
+    // slot. end_tls_handshake() starts the next and re-arms.
+    uint32_t tls_handshakes_in_flight_ = 0;
+    std::deque<ConnectionId> tls_waiting_;
+    std::vector<uint32_t> tls_parked_accepts_;
+    // One decrypted record at a time, handed to deliver_stream() (which
+    // copies an incomplete message into the connection's partial buffer).
+    // Made at init with a TLS listener, else by the first connect_tls().
+    std::unique_ptr<char[]> tls_plaintext_;
+    // describe_failure() of the last session that failed (only on failures).
+    std::string last_tls_failure_;
 
     // install_fd_for_test(): `done` is set while its op is in the kernel.
     std::unique_ptr<Op> fd_install_op_;

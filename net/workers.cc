@@ -68,7 +68,7 @@ absl::Status Workers::open_sockets(std::vector<std::vector<WorkerSocket>>& per_w
                 listening_[i].endpoint = socket->local;
             }
             per_worker[w].push_back(WorkerSocket{listening_[i].transport, socket->fd,
-                                                 socket->local});
+                                                 socket->local, listening_[i].tls});
         }
     }
     return absl::OkStatus();
@@ -76,6 +76,14 @@ absl::Status Workers::open_sockets(std::vector<std::vector<WorkerSocket>>& per_w
 
 absl::Status Workers::bind() {
     FE_ASSERT(!bound_done_);
+    for (const ListenSpec& spec : config_.listens) {
+        if ((spec.transport == Transport::kTls) != (spec.tls != nullptr)) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "listener ", to_absl(transport_param_name(spec.transport)), ":",
+                spec.endpoint.to_string(),
+                spec.tls == nullptr ? " needs a TLS context" : " is not tls but has a TLS context"));
+        }
+    }
     // The probe submits real io_uring requests; their completion task work is
     // queued to the submitting thread and interrupts that thread's next
     // blocking system call with EINTR. A throwaway thread takes it instead of

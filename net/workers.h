@@ -39,8 +39,12 @@
 namespace fe::net {
 
 struct ListenSpec {
-    Transport transport = Transport::kUdp;
+    Transport transport = Transport::kUdp;  // kUdp, kTcp, or kTls (a TCP listener whose
+                                            // connections speak TLS)
     Endpoint endpoint;  // port 0: the kernel picks one, the same for every worker
+    // kTls: the server context (net/tls/tls_context.h), shared by every
+    // worker; the caller keeps it alive until the workers are destroyed.
+    const tls::TlsContext* tls = nullptr;
 };
 
 struct WorkersConfig {

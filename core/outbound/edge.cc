@@ -82,12 +82,32 @@ bool is_dialog_forming(const sip::Message& request) {
     }
 }
 
+uint16_t edge_port_for(Transport transport, uint16_t udp_port, uint16_t tcp_port,
+                       uint16_t tls_port) {
+    uint16_t port = udp_port;
+    if (transport == Transport::kTls) {
+        port = tls_port != 0 ? tls_port : tcp_port;
+    } else if (transport_is_stream(transport)) {
+        port = tcp_port;
+    }
+    if (port != 0) {
+        return port;
+    }
+    return udp_port != 0 ? udp_port : (tcp_port != 0 ? tcp_port : tls_port);
+}
+
+syntax::UriScheme uri_scheme_of(std::string_view uri) {
+    return starts_with_ignore_case(uri, "sips:") ? syntax::UriScheme::kSips
+                                                 : syntax::UriScheme::kSip;
+}
+
 size_t write_flow_uri_value(std::string_view token, const EdgeAddress& at, ObParam ob, char* out,
                             size_t capacity) {
     FE_ASSERT(!token.empty());
     FE_ASSERT(at.port != 0);
+    FE_ASSERT(at.scheme != syntax::UriScheme::kTel);
     Out o(out, capacity);
-    o.put("<sip:");
+    o.put(at.scheme == syntax::UriScheme::kSips ? "<sips:" : "<sip:");
     o.put(token);
     o.put("@");
     o.put(at.host);

@@ -54,7 +54,20 @@ struct EdgeAddress {
     std::string_view host;
     uint16_t port = 0;
     Transport transport = Transport::kUdp;
+    // Of the URI write_flow_uri_value() writes (a Via has none): sips where
+    // the request it goes on had a sips Request-URI (RFC 3261 §16.6 step 4,
+    // RFC 5630 §4.1).
+    syntax::UriScheme scheme = syntax::UriScheme::kSip;
 };
+
+// Which of our ports names us on `transport` (0: no such listener): its own
+// listener's, else TCP's for TLS, else whichever we have.
+uint16_t edge_port_for(Transport transport, uint16_t udp_port, uint16_t tcp_port,
+                       uint16_t tls_port);
+
+// kSips when `uri` starts with "sips:" (case-insensitive), else kSip: the
+// scheme of our Path / Record-Route for a request with this Request-URI.
+syntax::UriScheme uri_scheme_of(std::string_view uri);
 
 enum class ObParam : uint8_t { kOmit, kAdd };
 
@@ -70,7 +83,8 @@ bool is_dialog_forming(const sip::Message& request);
 // A To that does not parse counts as tagless.
 bool has_to_tag(const sip::Message& request);
 
-// "<sip:TOKEN@HOST:PORT;transport=T;lr[;ob]>" into `out`; returns its size,
+// "<sip:TOKEN@HOST:PORT;transport=T;lr[;ob]>" (sips: when at.scheme is kSips)
+// into `out`; returns its size,
 // or 0 when it does not fit. The value of our Path (RFC 3327 §4: name-addr
 // with ;lr) and Record-Route headers; the token is the user part (OB-EDGE-05).
 [[nodiscard]] size_t write_flow_uri_value(std::string_view token, const EdgeAddress& at,

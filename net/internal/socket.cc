@@ -81,9 +81,10 @@ absl::Status bind_error(Transport transport, const Endpoint& endpoint, int error
 }  // namespace
 
 absl::StatusOr<ListenSocket> open_listen_socket(Transport transport, const Endpoint& endpoint) {
-    if (transport != Transport::kUdp && transport != Transport::kTcp) {
+    if (transport != Transport::kUdp && transport != Transport::kTcp &&
+        transport != Transport::kTls) {
         return absl::UnimplementedError(absl::StrCat(
-            "net/ listens on udp and tcp only, not ", to_absl(transport_param_name(transport))));
+            "net/ listens on udp, tcp and tls only, not ", to_absl(transport_param_name(transport))));
     }
     sockaddr_storage storage;
     const socklen_t size = to_sockaddr(endpoint, storage);
@@ -108,7 +109,7 @@ absl::StatusOr<ListenSocket> open_listen_socket(Transport transport, const Endpo
             (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_size, sizeof(buffer_size));
         }
     }
-    if (transport == Transport::kTcp) {
+    if (transport != Transport::kUdp) {
         // SO_REUSEADDR lets a restart bind while old connections sit in
         // TIME_WAIT (not set on UDP, where it would share datagrams with any
         // other socket that sets it). Accepted sockets inherit TCP_NODELAY: SIP
@@ -121,7 +122,7 @@ absl::StatusOr<ListenSocket> open_listen_socket(Transport transport, const Endpo
         close(fd);
         return bind_error(transport, endpoint, error);
     }
-    if (transport == Transport::kTcp && listen(fd, kListenBacklog) != 0) {
+    if (transport != Transport::kUdp && listen(fd, kListenBacklog) != 0) {
         const int error = errno;
         close(fd);
         return bind_error(transport, endpoint, error);

@@ -58,7 +58,7 @@ class Node:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("flowedge exited with %d:\n%s" % (self.proc.returncode, self.output()))
-            if self.output().count("listening on") >= sum(1 for a in self.args if a.startswith(("udp:", "tcp:"))):
+            if self.output().count("listening on") >= sum(1 for a in self.args if a.startswith(("udp:", "tcp:", "tls:"))):
                 return self
             time.sleep(0.02)
         raise RuntimeError("flowedge did not report its listeners:\n" + self.output())

@@ -57,7 +57,7 @@ TEST(Config, BadValuesNameTheFlag) {
     };
     std::vector<Case> cases = {
         {{}, "nothing to listen on"},
-        {{"--listen", "sctp:127.0.0.1:5060"}, "udp or tcp"},
+        {{"--listen", "sctp:127.0.0.1:5060"}, "udp, tcp or tls"},
         {{"--listen", "udp:127.0.0.1"}, "--listen 'udp:127.0.0.1'"},
         {{"--listen", "udp:localhost:5060"}, "IP address"},
         {{"--listen", "udp:1.2.3.4:5060", "--workers", "many"}, "--workers 'many'"},
@@ -69,6 +69,95 @@ TEST(Config, BadValuesNameTheFlag) {
         {{"--listen", "udp:1.2.3.4:5060", "--store", "mysql://x"}, "redis://"},
         {{"--listen", "udp:1.2.3.4:5060", "--bogus", "1"}, "unknown flag"},
         {{"--listen"}, "needs a value"},
+        {{"--listen", "udp:1.2.3.4:5060", "--tls-verify", "sometimes"}, "--tls-verify 'sometimes'"},
+    };
+    for (const auto& tc : cases) {
+        auto c = parse(tc.args);
+        ASSERT_FALSE(c.ok()) << tc.message_part;
+        EXPECT_NE(c.status().message().find(tc.message_part), std::string::npos)
+            << c.status().message();
+    }
+}
+
+// Issue 10: a tls listener with the node's certificate, key and client CAs;
+// client certificates are asked for by default (CR-36).
+TEST(Config, ParsesTlsListenerAndFlags) {
+    auto c = parse({"--listen", "udp:127.0.0.1:5060", "--listen", "tls:127.0.0.1:5061",
+                    "--tls-cert", "/etc/fe/node.pem", "--tls-key", "/etc/fe/node.key",
+                    "--tls-ca", "/etc/fe/ca.pem"});
+    ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_EQ(c->listens.size(), 2u);
+    EXPECT_EQ(c->listens[1].transport, Transport::kTls);
+    EXPECT_EQ(c->listens[1].to_string(), "tls:127.0.0.1:5061");
+    EXPECT_TRUE(c->has_tls_listener());
+    EXPECT_EQ(c->tls_cert_file, "/etc/fe/node.pem");
+    EXPECT_EQ(c->tls_key_file, "/etc/fe/node.key");
+    EXPECT_EQ(c->tls_ca_file, "/etc/fe/ca.pem");
+    EXPECT_EQ(c->tls_verify, TlsVerify::kOptional);  // CR-36: always ask
+    EXPECT_TRUE(c->tls_ticket_key_file.empty());
+
+    auto required = parse({"--listen", "tls:[::1]:5061", "--tls-cert", "c.pem", "--tls-key",
+                           "k.pem", "--tls-ca", "ca.pem", "--tls-verify=required"});
+    ASSERT_TRUE(required.ok()) << required.status();
+    EXPECT_EQ(required->tls_verify, TlsVerify::kRequired);
+    auto tickets = parse({"--listen", "tls:[::1]:5061", "--tls-cert", "c.pem", "--tls-key",
+                          "k.pem", "--tls-verify", "none", "--tls-ticket-key-file", "t.key"});
+    ASSERT_TRUE(tickets.ok()) << tickets.status();
+    EXPECT_EQ(tickets->tls_ticket_key_file, "t.key");
+    EXPECT_EQ(required->listens[0].to_string(), "tls:[::1]:5061");
+
+    // Phones only: no client certificate asked for, so no CA needed.
+    auto none = parse({"--listen", "tls:127.0.0.1:5061", "--tls-cert", "c.pem", "--tls-key",
+                       "k.pem", "--tls-verify", "none"});
+    ASSERT_TRUE(none.ok()) << none.status();
+    EXPECT_EQ(none->tls_verify, TlsVerify::kNone);
+    EXPECT_TRUE(none->tls_ca_file.empty());
+}
+
+// Outbound TLS only (a pure edge whose next hop speaks TLS): the CAs, and
+// optionally the node's certificate as its client identity, without a tls
+// listener.
+TEST(Config, TlsNextHopWithoutTlsListener) {
+    auto c = parse({"--listen", "udp:127.0.0.1:5060", "--roles", "edge", "--next-hop",
+                    "sip:10.0.0.5:5061;transport=tls", "--tls-ca", "ca.pem", "--tls-cert",
+                    "c.pem", "--tls-key", "k.pem"});
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_FALSE(c->has_tls_listener());
+    EXPECT_EQ(c->tls_ca_file, "ca.pem");
+}
+
+TEST(Config, TlsListenerWithoutCertificateIsRefused) {
+    struct Case {
+        std::vector<const char*> args;
+        const char* message_part;
+    };
+    std::vector<Case> cases = {
+        {{"--listen", "tls:127.0.0.1:5061"}, "--tls-cert FILE"},
+        {{"--listen", "tls:127.0.0.1:5061", "--tls-cert", "c.pem"}, "--tls-key FILE"},
+        {{"--listen", "tls:127.0.0.1:5061", "--tls-key", "k.pem"}, "--tls-cert FILE"},
+        // optional (the default) and required verify client certificates.
+        {{"--listen", "tls:127.0.0.1:5061", "--tls-cert", "c.pem", "--tls-key", "k.pem"},
+         "--tls-verify optional (the default) asks clients"},
+        {{"--listen", "tls:127.0.0.1:5061", "--tls-cert", "c.pem", "--tls-key", "k.pem",
+          "--tls-verify", "required"},
+         "give --tls-ca FILE"},
+        // tcp and tls are both TCP sockets: they cannot share a port.
+        {{"--listen", "tcp:127.0.0.1:5060", "--listen", "tls:127.0.0.1:5060", "--tls-cert",
+          "c.pem", "--tls-key", "k.pem", "--tls-verify", "none"},
+         "would share one TCP port"},
+        {{"--listen", "udp:127.0.0.1:5060", "--tls-cert", "c.pem", "--tls-ca", "ca.pem"},
+         "go together"},
+        // A TLS next hop's certificate is verified against --tls-ca.
+        {{"--listen", "udp:127.0.0.1:5060", "--roles", "edge", "--next-hop",
+          "sip:10.0.0.5:5061;transport=tls"},
+         "needs --tls-ca"},
+        {{"--listen", "udp:127.0.0.1:5060", "--roles", "edge", "--next-hop", "sips:10.0.0.5"},
+         "needs --tls-ca"},
+        {{"--listen", "udp:127.0.0.1:5060", "--tls-ticket-key-file", "t.key"},
+         "--tls-ticket-key-file is for TLS listeners"},
+        // TLS flags without a tls listener would be ignored.
+        {{"--listen", "tcp:127.0.0.1:5060", "--tls-cert", "c.pem", "--tls-key", "k.pem"},
+         "no --listen is tls"},
     };
     for (const auto& tc : cases) {
         auto c = parse(tc.args);

@@ -1,8 +1,10 @@
 // Checks the node's control-plane parsing (cluster/node.h): the token key file
 // in both accepted line forms, its errors, the random key without a file, and
 // --next-hop URIs turned into an endpoint and a transport (or refused with a
-// message naming the fix).
+// message naming the fix), TLS by transport=tls or sips: included, and the
+// URIs the node forwards to over TLS (cluster/links.h destination_of()).
 #include "cluster/node.h"
+#include "cluster/links.h"
 
 #include <gtest/gtest.h>
 
@@ -58,6 +60,39 @@ TEST(NextHopTest, EndpointAndTransport) {
     ASSERT_TRUE(plain.ok()) << plain.status();
     EXPECT_EQ(plain->endpoint, *Endpoint::parse("[::1]:5060"));
     EXPECT_EQ(plain->transport, Transport::kUdp);
+}
+
+// Issue 10: a TLS next hop, by transport=tls or sips: (5061 by default), with
+// the host its certificate must name (RFC 5922 §7.3).
+TEST(NextHopTest, TlsByParameterOrSipsScheme) {
+    auto tls = parse_next_hop("sip:10.0.0.5:5071;transport=tls");
+    ASSERT_TRUE(tls.ok()) << tls.status();
+    EXPECT_EQ(tls->endpoint, *Endpoint::parse("10.0.0.5:5071"));
+    EXPECT_EQ(tls->transport, Transport::kTls);
+    EXPECT_EQ(tls->host, "10.0.0.5");
+    auto sips = parse_next_hop("sips:[2001:db8::5]");
+    ASSERT_TRUE(sips.ok()) << sips.status();
+    EXPECT_EQ(sips->endpoint, *Endpoint::parse("[2001:db8::5]:5061"));
+    EXPECT_EQ(sips->transport, Transport::kTls);
+    EXPECT_EQ(sips->host, "2001:db8::5");
+    EXPECT_FALSE(parse_next_hop("sips:10.0.0.5;transport=udp").ok());
+}
+
+// URIs the node forwards to on its own: sips: and transport=tls are TLS.
+TEST(DestinationTest, TlsUris) {
+    Destination d;
+    ASSERT_EQ(destination_of("sips:bob@192.0.2.7", d), DestinationError::kOk);
+    EXPECT_EQ(d.transport, Transport::kTls);
+    EXPECT_EQ(d.endpoint, *Endpoint::parse("192.0.2.7:5061"));
+    EXPECT_EQ(d.host, "192.0.2.7");
+    ASSERT_EQ(destination_of("sip:bob@192.0.2.7:5081;transport=TLS", d), DestinationError::kOk);
+    EXPECT_EQ(d.transport, Transport::kTls);
+    EXPECT_EQ(d.endpoint.port, 5081);
+    ASSERT_EQ(destination_of("sips:bob@192.0.2.7;transport=tcp", d), DestinationError::kOk);
+    EXPECT_EQ(d.transport, Transport::kTls);  // sips: is TLS over TCP (RFC 3261 §26.2.2)
+    EXPECT_EQ(destination_of("sips:bob@192.0.2.7;transport=udp", d),
+              DestinationError::kUnsupported);
+    EXPECT_EQ(destination_of("sip:bob@192.0.2.7;transport=ws", d), DestinationError::kUnsupported);
 }
 
 TEST(NextHopTest, RefusesNamesAndOtherTransports) {

@@ -84,6 +84,12 @@ class FakeRuntime final : public net::Runtime {
         open_[c->index] = c->generation;
         return net::ConnectResult::kStarted;
     }
+    net::ConnectResult connect_tls(const Endpoint& to, const net::tls::TlsContext&,
+                                   std::string_view, net::ConnectionId* c) override {
+        return connect(to, c);
+    }
+    std::string_view last_tls_failure() const override { return {}; }
+    const net::tls::TlsSession* tls_session(net::ConnectionId) const override { return nullptr; }
     net::PostResult post(uint32_t to, const net::MailboxItem& item) override {
         if (to >= node_.workers.size()) {
             return net::PostResult::kNoWorker;

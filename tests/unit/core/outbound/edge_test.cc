@@ -104,6 +104,33 @@ TEST_F(EdgeTest, FlowUriValueText) {
     EXPECT_EQ(write_flow_uri_value("TOK", {"h", 1, Transport::kUdp}, ObParam::kAdd, out, 10), 0u);
 }
 
+// Issue 10: a TLS flow's Path / Record-Route names transport=tls and our TLS
+// port, sips: when the request's Request-URI was sips (RFC 3261 §16.6 step 4).
+TEST_F(EdgeTest, FlowUriValueOverTlsAndSips) {
+    char out[kFlowUriValueSizeMax];
+    size_t n = write_flow_uri_value("TOK", {"192.0.2.10", 5061, Transport::kTls}, ObParam::kAdd,
+                                    out, sizeof(out));
+    EXPECT_EQ(std::string_view(out, n), "<sip:TOK@192.0.2.10:5061;transport=tls;lr;ob>");
+    n = write_flow_uri_value("TOK",
+                             {"192.0.2.10", 5061, Transport::kTls, syntax::UriScheme::kSips},
+                             ObParam::kAdd, out, sizeof(out));
+    EXPECT_EQ(std::string_view(out, n), "<sips:TOK@192.0.2.10:5061;transport=tls;lr;ob>");
+    EXPECT_EQ(uri_scheme_of("sips:example.com"), syntax::UriScheme::kSips);
+    EXPECT_EQ(uri_scheme_of("SIPS:bob@example.com"), syntax::UriScheme::kSips);
+    EXPECT_EQ(uri_scheme_of("sip:example.com"), syntax::UriScheme::kSip);
+    EXPECT_EQ(uri_scheme_of("tel:+1234"), syntax::UriScheme::kSip);
+}
+
+TEST_F(EdgeTest, PortForEachTransport) {
+    EXPECT_EQ(edge_port_for(Transport::kUdp, 5060, 5060, 5061), 5060);
+    EXPECT_EQ(edge_port_for(Transport::kTcp, 5060, 5070, 5061), 5070);
+    EXPECT_EQ(edge_port_for(Transport::kTls, 5060, 5070, 5061), 5061);
+    // No TLS listener: TCP's; nothing for the transport: whichever we have.
+    EXPECT_EQ(edge_port_for(Transport::kTls, 5060, 5070, 0), 5070);
+    EXPECT_EQ(edge_port_for(Transport::kTcp, 5060, 0, 5061), 5060);
+    EXPECT_EQ(edge_port_for(Transport::kUdp, 0, 0, 5061), 5061);
+}
+
 // covers OB-EDGE-04: a new incarnation of the slot is another flow.
 TEST_F(EdgeTest, NewGenerationIsNotTheSameFlow) {
     token::Fields later = stream_;
