@@ -75,7 +75,7 @@ class AliasTable {
   public:
     // The connection's verified peer identities now, or nullptr when the
     // connection is closed, stale (another generation), not TLS or not
-    // verified.
+    // verified. A FunctionRef: pass the callable inline, never keep one.
     using IdentitiesOf = absl::FunctionRef<const tls::SipIdentities*(ConnectionRef)>;
 
     struct Stats {
