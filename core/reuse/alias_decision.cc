@@ -10,27 +10,42 @@ namespace fe::reuse {
 
 std::string_view alias_verdict_name(AliasVerdict verdict) {
     switch (verdict) {
-        case AliasVerdict::kAlias: return "alias";
-        case AliasVerdict::kNoAliasParam: return "no-alias-param";
-        case AliasVerdict::kIgnored: return "ignored";
-        case AliasVerdict::kNotTls: return "not-tls";
-        case AliasVerdict::kViaNotTls: return "via-not-tls";
-        case AliasVerdict::kNoCertificate: return "no-certificate";
-        case AliasVerdict::kUnverified: return "unverified";
-        case AliasVerdict::kNoIdentity: return "no-identity";
-        case AliasVerdict::kSentByNotInCertificate: return "sent-by-not-in-certificate";
-        case AliasVerdict::kBadSentBy: return "bad-sent-by";
+        case AliasVerdict::kAlias:
+            return "alias";
+        case AliasVerdict::kNoAliasParam:
+            return "no-alias-param";
+        case AliasVerdict::kIgnored:
+            return "ignored";
+        case AliasVerdict::kNotTls:
+            return "not-tls";
+        case AliasVerdict::kViaNotTls:
+            return "via-not-tls";
+        case AliasVerdict::kNoCertificate:
+            return "no-certificate";
+        case AliasVerdict::kUnverified:
+            return "unverified";
+        case AliasVerdict::kNoIdentity:
+            return "no-identity";
+        case AliasVerdict::kSentByNotInCertificate:
+            return "sent-by-not-in-certificate";
+        case AliasVerdict::kBadSentBy:
+            return "bad-sent-by";
     }
     return "?";
 }
 
 std::string_view offer_verdict_name(OfferVerdict verdict) {
     switch (verdict) {
-        case OfferVerdict::kOffer: return "offer";
-        case OfferVerdict::kNotConfigured: return "not-configured";
-        case OfferVerdict::kNotTls: return "not-tls";
-        case OfferVerdict::kUnverified: return "unverified";
-        case OfferVerdict::kNoMatch: return "no-match";
+        case OfferVerdict::kOffer:
+            return "offer";
+        case OfferVerdict::kNotConfigured:
+            return "not-configured";
+        case OfferVerdict::kNotTls:
+            return "not-tls";
+        case OfferVerdict::kUnverified:
+            return "unverified";
+        case OfferVerdict::kNoMatch:
+            return "no-match";
     }
     return "?";
 }
@@ -40,9 +55,12 @@ namespace {
 AliasVerdict authentication_verdict(PeerAuthentication authentication,
                                     const tls::SipIdentities& identities) {
     switch (authentication) {
-        case PeerAuthentication::kNone: return AliasVerdict::kNoCertificate;
-        case PeerAuthentication::kUnverified: return AliasVerdict::kUnverified;
-        case PeerAuthentication::kVerified: break;
+        case PeerAuthentication::kNone:
+            return AliasVerdict::kNoCertificate;
+        case PeerAuthentication::kUnverified:
+            return AliasVerdict::kUnverified;
+        case PeerAuthentication::kVerified:
+            break;
     }
     if (identities.empty()) {
         return AliasVerdict::kNoIdentity;
@@ -52,10 +70,14 @@ AliasVerdict authentication_verdict(PeerAuthentication authentication,
 
 AliasVerdict match_verdict(tls::MatchResult match) {
     switch (match) {
-        case tls::MatchResult::kMatch: return AliasVerdict::kAlias;
-        case tls::MatchResult::kNoMatch: return AliasVerdict::kSentByNotInCertificate;
-        case tls::MatchResult::kNoIdentity: return AliasVerdict::kNoIdentity;
-        case tls::MatchResult::kBadHost: return AliasVerdict::kBadSentBy;
+        case tls::MatchResult::kMatch:
+            return AliasVerdict::kAlias;
+        case tls::MatchResult::kNoMatch:
+            return AliasVerdict::kSentByNotInCertificate;
+        case tls::MatchResult::kNoIdentity:
+            return AliasVerdict::kNoIdentity;
+        case tls::MatchResult::kBadHost:
+            return AliasVerdict::kBadSentBy;
     }
     return AliasVerdict::kBadSentBy;
 }

@@ -85,8 +85,8 @@ struct ReceivedConnection {
     PeerAuthentication peer_authentication = PeerAuthentication::kNone;
     // The peer's RFC 5922 identities; read only when kVerified. Not null.
     const tls::SipIdentities* peer_identities = nullptr;
-    Endpoint remote;                      // the packet source (Via received/rport)
-    uint32_t local_identity_index = 0;    // served_identity_index().value_or(0)
+    Endpoint remote;                    // the packet source (Via received/rport)
+    uint32_t local_identity_index = 0;  // served_identity_index().value_or(0)
 };
 
 enum class AliasVerdict : uint8_t {

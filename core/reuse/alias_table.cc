@@ -22,11 +22,16 @@ std::optional<AliasKey> target_alias_key(std::string_view host, uint16_t port,
 
 std::string_view insert_result_name(InsertResult result) {
     switch (result) {
-        case InsertResult::kInserted: return "inserted";
-        case InsertResult::kRefreshed: return "refreshed";
-        case InsertResult::kMoved: return "moved";
-        case InsertResult::kTableFull: return "table-full";
-        case InsertResult::kConnectionFull: return "connection-full";
+        case InsertResult::kInserted:
+            return "inserted";
+        case InsertResult::kRefreshed:
+            return "refreshed";
+        case InsertResult::kMoved:
+            return "moved";
+        case InsertResult::kTableFull:
+            return "table-full";
+        case InsertResult::kConnectionFull:
+            return "connection-full";
     }
     return "?";
 }

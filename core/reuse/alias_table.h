@@ -62,7 +62,7 @@ namespace fe::reuse {
 std::optional<AliasKey> target_alias_key(std::string_view host, uint16_t port,
                                          uint32_t local_identity_index);
 
-enum class [[nodiscard]] InsertResult : uint8_t {
+enum class [[nodiscard]] InsertResult : uint8_t{
     kInserted,        // a new row
     kRefreshed,       // the row already named this connection
     kMoved,           // the row named another connection; it now names this one (CR-17, CR-26)
@@ -141,8 +141,8 @@ class AliasTable {
     // Fixed at construction, never resized: views into rows_[i].key.host
     // (even short-string buffers) stay valid while the row is used.
     std::vector<Row> rows_;
-    std::vector<uint32_t> free_rows_;  // indexes of unused rows
-    absl::flat_hash_map<AliasKeyView, uint32_t> by_key_;  // exactly the used rows
+    std::vector<uint32_t> free_rows_;                                   // indexes of unused rows
+    absl::flat_hash_map<AliasKeyView, uint32_t> by_key_;                // exactly the used rows
     absl::flat_hash_map<ConnectionRef, ConnectionRows> by_connection_;  // connections with rows
     Stats stats_;
 };

@@ -14,7 +14,8 @@
 //     certificate names the dialled host;
 //   - find() returns only a live connection (current generation), verified,
 //     whose identities match the key's host, and of the key's local identity;
-//   - remove() drops exactly the row named; remove_connection() leaves no row of that connection; the table's size
+//   - remove() drops exactly the row named; remove_connection() leaves no row of that connection;
+//   the table's size
 //     never passes count_max(), a connection's rows never pass
 //     kAliasPerConnectionCountMax; the table equals the model after every step
 //     and its internal invariants hold.
@@ -56,10 +57,22 @@ constexpr size_t kSlots = 12;
 constexpr size_t kTableRows = 24;  // small, so that "full" is reached
 
 constexpr std::array<std::string_view, 16> kHosts = {
-    "p1.example.com", "P1.Example.COM", "p1.example.com.", "example.com",
-    "a.p1.example.com", "*.example.com", "example.net", "p2.example.net",
-    "192.0.2.1", "192.0.2.2", "[2001:db8::1]", "[2001:DB8:0::1]",
-    "2001:db8::1", "com", "xn--bcher-kva.example", "",
+    "p1.example.com",
+    "P1.Example.COM",
+    "p1.example.com.",
+    "example.com",
+    "a.p1.example.com",
+    "*.example.com",
+    "example.net",
+    "p2.example.net",
+    "192.0.2.1",
+    "192.0.2.2",
+    "[2001:db8::1]",
+    "[2001:DB8:0::1]",
+    "2001:db8::1",
+    "com",
+    "xn--bcher-kva.example",
+    "",
 };
 
 struct Reader {
@@ -127,11 +140,21 @@ struct Harness {
             uint8_t kind = in.byte() % 5;
             std::string h = in.host();
             switch (kind) {
-                case 0: names.uris.push_back("sip:" + h); break;
-                case 1: names.uris.push_back("sip:user@" + h); break;
-                case 2: names.dns_names.push_back(h); break;
-                case 3: names.ip_addresses.push_back(h); break;
-                default: names.common_names.push_back(h); break;
+                case 0:
+                    names.uris.push_back("sip:" + h);
+                    break;
+                case 1:
+                    names.uris.push_back("sip:user@" + h);
+                    break;
+                case 2:
+                    names.dns_names.push_back(h);
+                    break;
+                case 3:
+                    names.ip_addresses.push_back(h);
+                    break;
+                default:
+                    names.common_names.push_back(h);
+                    break;
             }
         }
         return fe::tls::find_sip_identities(names, policy);
@@ -174,8 +197,8 @@ struct Harness {
             return;
         }
         static constexpr std::string_view kViaTransports[] = {"TLS", "tls", "TCP", "UDP", "WSS"};
-        static constexpr std::string_view kAliasParams[] = {";alias", ";ALIAS", ";alias=1", "",
-                                                            ";alias;keep", ";received=192.0.2.9;alias"};
+        static constexpr std::string_view kAliasParams[] = {
+            ";alias", ";ALIAS", ";alias=1", "", ";alias;keep", ";received=192.0.2.9;alias"};
         uint8_t shape = in.byte();
         std::string host = in.host();
         std::string via = "SIP/2.0/" + std::string(kViaTransports[shape % 5]) + " " + host;
@@ -247,8 +270,8 @@ struct Harness {
             return;
         }
         std::string host = in.host();
-        fe::reuse::DialledConnection dialled{s.transport, s.authentication, &s.identities, host,
-                                             in.u16(), s.local_identity_index};
+        fe::reuse::DialledConnection dialled{s.transport, s.authentication, &s.identities,
+                                             host,        in.u16(),         s.local_identity_index};
         fe::reuse::PeerReuse reuse =
             (in.byte() & 1) != 0 ? fe::reuse::PeerReuse::kOn : fe::reuse::PeerReuse::kOff;
         fe::reuse::OfferDecision d = fe::reuse::decide_offer_alias(dialled, reuse);
@@ -278,8 +301,8 @@ struct Harness {
             check(removed == (model.erase(ModelKey{key->host, key->port, local}) == 1));
             return;
         }
-        std::optional<ConnectionRef> found = table.find(
-            key->view(), [this](ConnectionRef c) { return identities_of(c); });
+        std::optional<ConnectionRef> found =
+            table.find(key->view(), [this](ConnectionRef c) { return identities_of(c); });
         ModelKey mk{key->host, key->port, key->local_identity_index};
         auto it = model.find(mk);
         if (!found) {
@@ -303,11 +326,27 @@ struct Harness {
         uint8_t op = in.byte();
         size_t i = (op >> 3) % kSlots;
         switch (op & 7) {
-            case 0: if (slots[i].open) { close(i); } open(in, i); break;
-            case 1: case 2: receive(in, i); break;
-            case 3: if (slots[i].open) { close(i); } break;
-            case 4: find(in); break;
-            case 5: offer(in, i); break;
+            case 0:
+                if (slots[i].open) {
+                    close(i);
+                }
+                open(in, i);
+                break;
+            case 1:
+            case 2:
+                receive(in, i);
+                break;
+            case 3:
+                if (slots[i].open) {
+                    close(i);
+                }
+                break;
+            case 4:
+                find(in);
+                break;
+            case 5:
+                offer(in, i);
+                break;
             case 6:  // the slot reused without the close being told (must not leak rows)
                 open(in, i);
                 break;

@@ -265,8 +265,8 @@ TEST(AliasTable, ChurnKeepsInvariants) {
     std::string long_label(60, 'a');
     for (uint32_t round = 0; round < 50; ++round) {
         for (uint32_t i = 0; i < 16; ++i) {
-            std::string host = long_label + "." + std::to_string(round) + "." + std::to_string(i) +
-                               ".example.com";
+            std::string host =
+                long_label + "." + std::to_string(round) + "." + std::to_string(i) + ".example.com";
             ConnectionRef c = conns.add(i, round + 1, {"sip:" + host});
             (void)table.insert(key(host), c);
             (void)table.insert(key(host, 5071), c);
@@ -277,8 +277,8 @@ TEST(AliasTable, ChurnKeepsInvariants) {
         }
         table.check_invariants_for_test();
         for (uint32_t i = 1; i < 16; i += 2) {
-            std::string host = long_label + "." + std::to_string(round) + "." + std::to_string(i) +
-                               ".example.com";
+            std::string host =
+                long_label + "." + std::to_string(round) + "." + std::to_string(i) + ".example.com";
             EXPECT_EQ(table.find(key(host).view(), conns.fn()), (ConnectionRef{i, round + 1}));
             EXPECT_EQ(table.remove_connection(ConnectionRef{i, round + 1}), 2u);
         }
