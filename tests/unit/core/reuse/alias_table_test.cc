@@ -289,3 +289,72 @@ TEST(AliasTable, ChurnKeepsInvariants) {
 
 }  // namespace
 }  // namespace fe::reuse
+
+namespace fe::reuse {
+namespace {
+
+// CR-37, CR-38, CR-44: a refused alias leaves the table as it was; the caller
+// inserts only on kAlias, and every refusal carries no key to insert.
+TEST(AliasTable, RefusalsLeaveTableUntouchedCR37CR38CR44) {
+    Connections conns;
+    ConnectionRef c = conns.add(1, 1, {"sip:p1.example.com"});
+    AliasTable table;
+    struct Refusal {
+        const char* via;
+        Transport transport;
+        PeerAuthentication authentication;
+    };
+    const Refusal refusals[] = {
+        {"SIP/2.0/TLS p1.example.com;branch=z9hG4bK1;alias", Transport::kTls,
+         PeerAuthentication::kNone},  // CR-37
+        {"SIP/2.0/TLS p1.example.com;branch=z9hG4bK1;alias", Transport::kTls,
+         PeerAuthentication::kUnverified},  // CR-40
+        {"SIP/2.0/TCP p1.example.com;branch=z9hG4bK1;alias", Transport::kTcp,
+         PeerAuthentication::kVerified},  // CR-44
+        {"SIP/2.0/TLS p9.example.com;branch=z9hG4bK1;alias", Transport::kTls,
+         PeerAuthentication::kVerified},  // CR-48
+    };
+    for (const Refusal& r : refusals) {
+        SCOPED_TRACE(r.via);
+        syntax::Via via;
+        ASSERT_EQ(syntax::parse_via(r.via, via), syntax::Error::kOk);
+        ReceivedConnection over{r.transport, r.authentication, conns.of(c), {}, 0};
+        AliasDecision d = decide_alias(via, over);
+        ASSERT_TRUE(alias_verdict_is_refusal(d.verdict));
+        EXPECT_TRUE(d.key.host.empty());
+        EXPECT_EQ(table.count(), 0u);
+    }
+    EXPECT_EQ(table.find(key("p1.example.com").view(), conns.fn()), std::nullopt);
+}
+
+// CR-08, CR-12..14: the client side. Once our dialled connection to
+// example.net is verified and we offer `alias`, later requests to
+// sips:example.net (same port) reuse it; a request to p2.example.net, which
+// the certificate also names, is another row only once offered for it.
+TEST(AliasTable, ClientSideRowFromOfferCR08CR12CR14) {
+    Connections conns;
+    ConnectionRef c25 = conns.add(25, 1, {"sip:example.net", "sip:p2.example.net"});
+    DialledConnection dialled{
+        Transport::kTls, PeerAuthentication::kVerified, conns.of(c25), "example.net", 5061, 0};
+    OfferDecision o = decide_offer_alias(dialled, PeerReuse::kOn);
+    ASSERT_EQ(o.verdict, OfferVerdict::kOffer);
+    AliasTable table;
+    EXPECT_EQ(table.insert(o.key, c25), InsertResult::kInserted);
+    EXPECT_EQ(table.find(target_alias_key("EXAMPLE.net", 0, 0)->view(), conns.fn()), c25);
+    EXPECT_EQ(table.find(target_alias_key("p2.example.net", 0, 0)->view(), conns.fn()),
+              std::nullopt);
+    // CR-16, CR-17: the connection went away; the next send misses, dials
+    // again, and the new connection's row replaces the old one.
+    conns.open.erase(25);
+    EXPECT_EQ(table.find(target_alias_key("example.net", 0, 0)->view(), conns.fn()), std::nullopt);
+    ConnectionRef c26 = conns.add(26, 1, {"sip:example.net"});
+    dialled.peer_identities = conns.of(c26);
+    OfferDecision again = decide_offer_alias(dialled, PeerReuse::kOn);
+    ASSERT_EQ(again.verdict, OfferVerdict::kOffer);
+    EXPECT_EQ(table.insert(again.key, c26), InsertResult::kInserted);
+    EXPECT_EQ(table.find(target_alias_key("example.net", 5061, 0)->view(), conns.fn()), c26);
+    table.check_invariants_for_test();
+}
+
+}  // namespace
+}  // namespace fe::reuse
