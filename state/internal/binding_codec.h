@@ -1,0 +1,73 @@
+// File: state/internal/binding_codec.h
+//
+// The compact form of one AOR's bindings inside the embedded store
+// (state/embedded_store.h): every binding of the AOR as one byte string, so a
+// stored AOR is one allocation (state/internal/aor_block.h) instead of a
+// vector of Bindings with nine std::strings each (~1.2 kB per outbound
+// binding with a Path; ~250 B in this form, see the sizes below).
+//
+//   std::string bytes;
+//   fe::state::internal::encode_bindings(bindings, bytes);      // appends
+//   std::vector<fe::state::Binding> out;
+//   size_t count = fe::state::internal::decode_bindings(bytes, aor_key, out);
+//   // out[0 .. count) are the bindings; elements past count are kept (and
+//   // their strings' capacity), so a warm scratch vector decodes without
+//   // allocating.
+//
+// The store always reads or rewrites an AOR's bindings whole (a REGISTER, a
+// lookup, an expiry, a flow's end), so the form needs no random access: it
+// is read front to back, and it can refer back to bytes it already holds.
+//
+// Layout, per binding, back to back (varint: LEB128, 1 byte per 7 bits):
+//
+//   flags        1 B      bit 0: has_q
+//   expires_at   8 B      int64 ns, little endian
+//   lifetime     varint   zigzag(expires_at - updated_at) ns (OB-REG-19)
+//   reg_id       varint
+//   cseq         varint
+//   node_id      varint
+//   q            varint   only with has_q
+//   path_count   varint
+//   strings      contact, contact_uri, contact_key, instance_key,
+//                path[0 .. path_count), flow_token, call_id; each one of
+//                  literal:   varint (size << 1)      then `size` bytes
+//                  reference: varint (size << 1 | 1)  varint distance: the
+//                             bytes start `distance` bytes before this
+//                             string's first varint
+//
+// A string becomes a reference when it occurs in the bytes this binding
+// already wrote (the Contact URI, its canonical key and the +sip.instance
+// are all inside the Contact value; our flow token is inside our Path
+// value), or when it equals the same field of the previous binding (a
+// REGISTER's Call-ID and Path are written into each of its bindings). The
+// search is bounded by one binding's own bytes, so encoding stays linear in
+// the AOR's size. The aor_key is not stored per binding: every binding of an
+// AOR carries the AOR's key, which the block holds once.
+//
+// Sizes for the bench's outbound binding (a 113 B Contact, a 78 B Path, a
+// 32 B Call-ID): 19 B of fields, 230 B of strings.
+//
+// The bytes are the store's own and never cross a process: a decode of
+// bytes that encode_bindings() did not write is a programmer error
+// (asserted), not input validation.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "state/binding_store.h"
+
+namespace fe::state::internal {
+
+// Appends the encoding of `bindings` to `out`. Their aor_key is not stored.
+void encode_bindings(std::span<const Binding> bindings, std::string& out);
+
+// Decodes every binding in `bytes` into out[0 .. count), assigning into the
+// existing elements first (out grows when needed, never shrinks), each with
+// aor_key = `aor_key`. Returns count.
+size_t decode_bindings(std::string_view bytes, std::string_view aor_key, std::vector<Binding>& out);
+
+}  // namespace fe::state::internal
