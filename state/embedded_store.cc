@@ -20,9 +20,21 @@ struct EmbeddedStore::Work {
     std::vector<Binding> bindings;
     size_t count = 0;
     std::string aor_key;
+    // Whether the set of flow tokens may differ from what load() read (a
+    // binding came, went or changed its token), i.e. the flow index may
+    // need work.
+    bool tokens_changed = false;
+
+    void load(const AorBlock* block) {
+        count = block == nullptr
+                    ? 0
+                    : internal::decode_bindings(block->body(), block->key(), bindings);
+        tokens_changed = false;
+    }
 
     std::span<const Binding> span() const { return {bindings.data(), count}; }
     Binding& append() {
+        tokens_changed = true;
         if (bindings.size() <= count) {
             bindings.emplace_back();
         }
@@ -31,6 +43,7 @@ struct EmbeddedStore::Work {
     // Keeps the order of the others (the order the store returns them in).
     void erase_at(size_t index) {
         FE_ASSERT(index < count);
+        tokens_changed = tokens_changed || !bindings[index].flow_token.empty();
         std::rotate(bindings.begin() + static_cast<std::ptrdiff_t>(index),
                     bindings.begin() + static_cast<std::ptrdiff_t>(index) + 1,
                     bindings.begin() + static_cast<std::ptrdiff_t>(count));
@@ -218,6 +231,9 @@ void EmbeddedStore::mutate(const RegisterUpdate& update, Time now, Work& work) {
         }
         // New, a refresh, or (OB-REG-18) a move to another flow: commit()
         // brings the flow index in step.
+        if (found >= 0 && work.bindings[static_cast<size_t>(found)].flow_token != update.flow_token) {
+            work.tokens_changed = true;
+        }
         Binding& b = found >= 0 ? work.bindings[static_cast<size_t>(found)] : work.append();
         assign_binding(b, update, u, now);
     }
@@ -279,9 +295,18 @@ void EmbeddedStore::sync_flow_index(const TokenHashes& before, const TokenHashes
     }
 }
 
+Time EmbeddedStore::earliest_expiry(const Work& work) {
+    FE_ASSERT(work.count > 0);
+    Time earliest = work.bindings[0].expires_at;
+    for (const Binding& b : work.span()) {
+        earliest = std::min(earliest, b.expires_at);
+    }
+    return earliest;
+}
+
 EmbeddedStore::AorBlock* EmbeddedStore::commit(AorShard& shard, AorBlock* block,
                                                std::string_view aor_key, const Work& work,
-                                               const TokenHashes& before) {
+                                               const TokenHashes& before, Reschedule reschedule) {
     if (work.count == 0) {
         if (block != nullptr) {
             sync_flow_index(before, {}, block, nullptr);
@@ -303,7 +328,11 @@ EmbeddedStore::AorBlock* EmbeddedStore::commit(AorShard& shard, AorBlock* block,
     } else if (!block->assign_body(tl_encoded)) {
         target = AorBlock::create(block->key(), tl_encoded);
     }
-    sync_flow_index(before, token_hashes(work), block, target);
+    if (work.tokens_changed) {
+        sync_flow_index(before, token_hashes(work), block, target);
+    } else if (target != block) {
+        sync_flow_index(before, before, block, target);
+    }
     if (block != nullptr && target != block) {
         // Every index now names `target`; `block` can go.
         shard.aors.erase(block);
@@ -314,11 +343,14 @@ EmbeddedStore::AorBlock* EmbeddedStore::commit(AorShard& shard, AorBlock* block,
         }
         AorBlock::destroy(block);
     }
-    Time earliest = work.bindings[0].expires_at;
-    for (const Binding& b : work.span()) {
-        earliest = std::min(earliest, b.expires_at);
+    // A refresh that lengthens the AOR's life leaves its entry where it is
+    // (usually): it pops early, finds nothing expired and moves on
+    // (expire()). A sift per refresh would touch ~log2(n) other blocks.
+    const Time earliest = earliest_expiry(work);
+    if (reschedule == Reschedule::kAlways || !shard.expiry.contains(target) ||
+        earliest < shard.expiry.at(target)) {
+        shard.expiry.schedule(target, earliest);
     }
-    shard.expiry.schedule(target, earliest);
     return target;
 }
 
@@ -339,9 +371,7 @@ void EmbeddedStore::apply(const RegisterUpdate& update, Time now, Done done) {
         absl::MutexLock lock(&shard.mu);
         auto it = shard.aors.find(update.aor_key);
         AorBlock* block = it == shard.aors.end() ? nullptr : *it;
-        work.count = block == nullptr
-                         ? 0
-                         : internal::decode_bindings(block->body(), block->key(), work.bindings);
+        work.load(block);
         const TokenHashes before = token_hashes(work);
         bool changed = work.erase_if([&](const Binding& b) { return expired(b, now); }) > 0;
         status = check(update, work);
@@ -369,9 +399,7 @@ void EmbeddedStore::lookup(std::string_view aor_key, Time now, Done done) {
     {
         absl::ReaderMutexLock lock(&shard.mu);
         auto it = shard.aors.find(aor_key);
-        work.count = it == shard.aors.end()
-                         ? 0
-                         : internal::decode_bindings((*it)->body(), (*it)->key(), work.bindings);
+        work.load(it == shard.aors.end() ? nullptr : *it);
     }
     (void)work.erase_if([&](const Binding& b) { return expired(b, now); });
     work.aor_key.assign(aor_key);
@@ -423,7 +451,7 @@ void EmbeddedStore::forget_flow(std::string_view flow_token, Time now) {
                 continue;
             }
             AorBlock* block = *it;
-            work.count = internal::decode_bindings(block->body(), block->key(), work.bindings);
+            work.load(block);
             const TokenHashes before = token_hashes(work);
             const size_t removed =
                 work.erase_if([&](const Binding& b) { return b.flow_token == flow_token; });
@@ -450,13 +478,16 @@ size_t EmbeddedStore::expire(Time now) {
         while (budget > 0 && !shard.expiry.empty() && shard.expiry.top_at() <= now) {
             --budget;
             AorBlock* block = shard.expiry.top();
-            work.count = internal::decode_bindings(block->body(), block->key(), work.bindings);
+            work.load(block);
             const TokenHashes before = token_hashes(work);
             const size_t gone = work.erase_if([&](const Binding& b) { return expired(b, now); });
-            // The entry is at the AOR's earliest expiry, which has passed.
-            FE_ASSERT(gone > 0);
             removed += gone;
-            (void)commit(shard, block, block->key(), work, before);
+            if (gone > 0) {
+                (void)commit(shard, block, block->key(), work, before, Reschedule::kAlways);
+            } else {
+                // Refreshed since it was scheduled: on to its new earliest.
+                shard.expiry.schedule(block, earliest_expiry(work));
+            }
         }
     }
     return removed;
@@ -505,7 +536,7 @@ bool EmbeddedStore::flow_index_consistent_for_test() const {
             return false;
         }
         for (const AorBlock* block : shard.aors) {
-            work.count = internal::decode_bindings(block->body(), block->key(), work.bindings);
+            work.load(block);
             if (work.count == 0) {
                 return false;  // An empty AOR must have been erased.
             }

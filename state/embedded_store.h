@@ -78,10 +78,12 @@
 // AOR and lets forget_flow walk a list that other threads are unlinking from
 // under a lock order it cannot follow.
 //
-// Expiry: each AOR shard has a min-heap with one entry per AOR, at its
-// earliest binding expiry, updated whenever the AOR is written back
+// Expiry: each AOR shard has a min-heap with one entry per AOR
 // (internal::ExpiryHeap: each block knows its position, so there are no
-// stale entries).
+// stale entries and no key copies), at or before its earliest binding
+// expiry. A write-back moves the entry only earlier; a refresh that
+// lengthens a binding leaves it, and when it pops, finding nothing expired,
+// it moves to the AOR's earliest expiry then.
 #pragma once
 
 #include <array>
@@ -184,12 +186,17 @@ private:
     // Under the AOR shard's lock.
     StoreStatus check(const RegisterUpdate& update, const Work& work) const;
     static void mutate(const RegisterUpdate& update, Time now, Work& work);
+    // When commit() moves the AOR's expiry-heap entry: only earlier (a later
+    // expiry is found when the old entry pops), or to its earliest expiry.
+    enum class Reschedule : uint8_t { kIfEarlier, kAlways };
     // Writes work's bindings back as `aor_key`'s block (`block`: the one they
     // were read from, or null), keeping the set, the heap and the flow index
     // in step (`before`: the token hashes read). Returns the AOR's block, null
     // when no binding is left.
     AorBlock* commit(AorShard& shard, AorBlock* block, std::string_view aor_key, const Work& work,
-                     const TokenHashes& before) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+                     const TokenHashes& before, Reschedule reschedule = Reschedule::kIfEarlier)
+        ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+    static Time earliest_expiry(const Work& work);
     void sync_flow_index(const TokenHashes& before, const TokenHashes& after, const AorBlock* from,
                          const AorBlock* to);
     void list(TokenHash token, const AorBlock* block);
