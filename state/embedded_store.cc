@@ -20,21 +20,31 @@ struct EmbeddedStore::Work {
     std::vector<Binding> bindings;
     size_t count = 0;
     std::string aor_key;
+    // Where each binding's fields are in the block load() read.
+    std::vector<internal::FieldsSpan> fields;
     // Whether the set of flow tokens may differ from what load() read (a
     // binding came, went or changed its token), i.e. the flow index may
     // need work.
     bool tokens_changed = false;
+    // Whether the block must be encoded again (a binding came, went or
+    // changed a string). When false, only the bindings in `patched` changed,
+    // and only in their fields (a refresh): they are patched in place.
+    bool needs_encode = false;
+    absl::InlinedVector<uint32_t, 4> patched;
 
     void load(const AorBlock* block) {
-        count = block == nullptr
-                    ? 0
-                    : internal::decode_bindings(block->body(), block->key(), bindings);
+        count = block == nullptr ? 0
+                                 : internal::decode_bindings(block->body(), block->key(),
+                                                             bindings, &fields);
         tokens_changed = false;
+        needs_encode = false;
+        patched.clear();
     }
 
     std::span<const Binding> span() const { return {bindings.data(), count}; }
     Binding& append() {
         tokens_changed = true;
+        needs_encode = true;
         if (bindings.size() <= count) {
             bindings.emplace_back();
         }
@@ -44,6 +54,7 @@ struct EmbeddedStore::Work {
     void erase_at(size_t index) {
         FE_ASSERT(index < count);
         tokens_changed = tokens_changed || !bindings[index].flow_token.empty();
+        needs_encode = true;
         std::rotate(bindings.begin() + static_cast<std::ptrdiff_t>(index),
                     bindings.begin() + static_cast<std::ptrdiff_t>(index) + 1,
                     bindings.begin() + static_cast<std::ptrdiff_t>(count));
@@ -103,6 +114,34 @@ int find_binding(std::span<const Binding> bindings, const BindingUpdate& u) {
         }
     }
     return -1;
+}
+
+// Whether `u` in `update` would leave every string of `b` as it is (a
+// refresh: only CSeq, times, q and node change).
+bool same_strings(const Binding& b, const RegisterUpdate& update, const BindingUpdate& u) {
+    if (b.contact != u.contact || b.contact_uri != u.contact_uri ||
+        b.contact_key != u.contact_key || b.instance_key != u.instance_key ||
+        b.flow_token != update.flow_token || b.call_id != update.call_id ||
+        b.path.size() != update.path.size()) {
+        return false;
+    }
+    for (size_t i = 0; i < update.path.size(); ++i) {
+        if (b.path[i] != update.path[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// The part of assign_binding() that a refresh with same_strings() changes.
+void assign_fields(Binding& b, const RegisterUpdate& update, const BindingUpdate& u, Time now) {
+    b.reg_id = u.reg_id;
+    b.expires_at = now + u.expires_in;
+    b.cseq = update.cseq;
+    b.has_q = u.has_q;
+    b.q_thousandths = u.q_thousandths;
+    b.updated_at = now;  // OB-REG-19.
+    b.node_id = update.node_id;
 }
 
 void assign_binding(Binding& b, const RegisterUpdate& update, const BindingUpdate& u, Time now) {
@@ -231,11 +270,19 @@ void EmbeddedStore::mutate(const RegisterUpdate& update, Time now, Work& work) {
         }
         // New, a refresh, or (OB-REG-18) a move to another flow: commit()
         // brings the flow index in step.
-        if (found >= 0 && work.bindings[static_cast<size_t>(found)].flow_token != update.flow_token) {
-            work.tokens_changed = true;
+        if (found >= 0) {
+            Binding& b = work.bindings[static_cast<size_t>(found)];
+            if (same_strings(b, update, u)) {
+                assign_fields(b, update, u, now);
+                work.patched.push_back(static_cast<uint32_t>(found));
+                continue;
+            }
+            work.tokens_changed = work.tokens_changed || b.flow_token != update.flow_token;
+            work.needs_encode = true;
+            assign_binding(b, update, u, now);
+            continue;
         }
-        Binding& b = found >= 0 ? work.bindings[static_cast<size_t>(found)] : work.append();
-        assign_binding(b, update, u, now);
+        assign_binding(work.append(), update, u, now);
     }
 }
 
@@ -318,6 +365,10 @@ EmbeddedStore::AorBlock* EmbeddedStore::commit(AorShard& shard, AorBlock* block,
         }
         return nullptr;
     }
+    if (block != nullptr && !work.needs_encode && patch_in_place(block, work)) {
+        schedule(shard, block, work, reschedule);
+        return block;
+    }
     tl_encoded.clear();
     internal::encode_bindings(work.span(), tl_encoded);
     AorBlock* target = block;
@@ -343,15 +394,35 @@ EmbeddedStore::AorBlock* EmbeddedStore::commit(AorShard& shard, AorBlock* block,
         }
         AorBlock::destroy(block);
     }
+    schedule(shard, target, work, reschedule);
+    return target;
+}
+
+bool EmbeddedStore::patch_in_place(AorBlock* block, const Work& work) {
+    // Bindings only changed their fields, and none was added or removed, so
+    // the spans load() found still name them.
+    FE_ASSERT(work.fields.size() == work.count);
+    const std::span<char> body = block->mutable_body();
+    for (uint32_t index : work.patched) {
+        FE_ASSERT(index < work.count);
+        const internal::FieldsSpan span = work.fields[index];
+        if (!internal::patch_fields(body.subspan(span.begin, span.size), work.bindings[index])) {
+            return false;  // Encoded again whole; what was patched is overwritten.
+        }
+    }
+    return true;
+}
+
+void EmbeddedStore::schedule(AorShard& shard, AorBlock* block, const Work& work,
+                             Reschedule reschedule) {
     // A refresh that lengthens the AOR's life leaves its entry where it is
     // (usually): it pops early, finds nothing expired and moves on
     // (expire()). A sift per refresh would touch ~log2(n) other blocks.
     const Time earliest = earliest_expiry(work);
-    if (reschedule == Reschedule::kAlways || !shard.expiry.contains(target) ||
-        earliest < shard.expiry.at(target)) {
-        shard.expiry.schedule(target, earliest);
+    if (reschedule == Reschedule::kAlways || !shard.expiry.contains(block) ||
+        earliest < shard.expiry.at(block)) {
+        shard.expiry.schedule(block, earliest);
     }
-    return target;
 }
 
 void EmbeddedStore::finish(StoreStatus status, const AorView& view, Done& done) {

@@ -54,7 +54,9 @@
 // bytes, such as the Contact URI inside the Contact, is a back reference).
 // Every operation decodes the AOR's bindings into a per-thread scratch of
 // Bindings (the copy handed to `done` anyway), works on them, and writes
-// them back when they changed: in place when they fit the block, otherwise
+// them back when they changed: a refresh that changes only numbers (CSeq,
+// times) by patching those bytes, otherwise encoded again, in place when
+// they fit the block, otherwise
 // into a new block that the AOR map, the expiry heap and the flow index are
 // re-pointed at before the old one is freed. Rejected: a Binding of nine
 // std::strings per binding (~1.2 kB with its map, index and heap entries,
@@ -197,6 +199,11 @@ private:
                      const TokenHashes& before, Reschedule reschedule = Reschedule::kIfEarlier)
         ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
     static Time earliest_expiry(const Work& work);
+    // Writes a refresh's changed fields into `block`; false when it must be
+    // encoded again.
+    static bool patch_in_place(AorBlock* block, const Work& work);
+    void schedule(AorShard& shard, AorBlock* block, const Work& work, Reschedule reschedule)
+        ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
     void sync_flow_index(const TokenHashes& before, const TokenHashes& after, const AorBlock* from,
                          const AorBlock* to);
     void list(TokenHash token, const AorBlock* block);

@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <span>
 #include <string_view>
 
 #include "core/base/assert.h"
@@ -48,6 +49,8 @@ struct AorBlock {
 
     std::string_view key() const { return {data(), key_size}; }
     std::string_view body() const { return {data() + key_size, body_size}; }
+    // For rewriting parts of the body in place (patch_fields()).
+    std::span<char> mutable_body() { return {data() + key_size, body_size}; }
 
     // A new block, not in any heap.
     static AorBlock* create(std::string_view key, std::string_view body) {

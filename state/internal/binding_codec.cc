@@ -16,6 +16,8 @@ namespace {
 constexpr uint8_t kFlagHasQ = 1u << 0;
 
 constexpr size_t kVarintSizeMax = 10;
+// flags, expires_at and six varints.
+constexpr size_t kFieldsSizeMax = 1 + 8 + 6 * kVarintSizeMax;
 
 uint64_t zigzag(int64_t v) {
     return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
@@ -23,6 +25,35 @@ uint64_t zigzag(int64_t v) {
 
 int64_t unzigzag(uint64_t v) {
     return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
+}
+
+// Writes b's fields (everything before its strings) at `out`, which has
+// room for kFieldsSizeMax bytes; returns how many it wrote.
+size_t write_fields(char* out, const Binding& b) {
+    char* p = out;
+    auto varint = [&p](uint64_t v) {
+        while (v >= 0x80) {
+            *p++ = static_cast<char>(static_cast<uint8_t>(v) | 0x80);
+            v >>= 7;
+        }
+        *p++ = static_cast<char>(v);
+    };
+    *p++ = static_cast<char>(b.has_q ? kFlagHasQ : 0);
+    const auto expires_raw = static_cast<uint64_t>(to_ns(b.expires_at.time_since_epoch()));
+    for (size_t i = 0; i < 8; ++i) {
+        *p++ = static_cast<char>(static_cast<uint8_t>(expires_raw >> (8 * i)));
+    }
+    varint(zigzag(to_ns(b.expires_at - b.updated_at)));
+    varint(b.reg_id);
+    varint(b.cseq);
+    varint(b.node_id);
+    if (b.has_q) {
+        varint(b.q_thousandths);
+    }
+    varint(b.path.size());
+    const auto size = static_cast<size_t>(p - out);
+    FE_ASSERT(size <= kFieldsSizeMax);
+    return size;
 }
 
 // Where a string's bytes sit in `out` (after a reference: the bytes it names).
@@ -48,7 +79,7 @@ public:
 
     void binding(const Binding& b) {
         // Fixed fields, then per string at most a tag, a distance and its bytes.
-        size_t room = 1 + 8 + 6 * kVarintSizeMax;
+        size_t room = kFieldsSizeMax;
         for (std::string_view s : {std::string_view(b.contact), std::string_view(b.contact_uri),
                                    std::string_view(b.contact_key), std::string_view(b.instance_key),
                                    std::string_view(b.flow_token), std::string_view(b.call_id)}) {
@@ -59,19 +90,7 @@ public:
         }
         out_.resize(at_ + room);
         end_ = at_ + room;
-        put_byte(b.has_q ? kFlagHasQ : 0);
-        const auto expires_raw = static_cast<uint64_t>(to_ns(b.expires_at.time_since_epoch()));
-        for (size_t i = 0; i < 8; ++i) {
-            put_byte(static_cast<uint8_t>(expires_raw >> (8 * i)));
-        }
-        put_varint(zigzag(to_ns(b.expires_at - b.updated_at)));
-        put_varint(b.reg_id);
-        put_varint(b.cseq);
-        put_varint(b.node_id);
-        if (b.has_q) {
-            put_varint(b.q_thousandths);
-        }
-        put_varint(b.path.size());
+        at_ += write_fields(out_.data() + at_, b);
         const Placement* prev = has_previous_ ? &previous_ : nullptr;
         Placement now;
         now.contact = string(b.contact, {}, prev ? &prev->contact : nullptr);
@@ -138,11 +157,6 @@ private:
         return Placed{pos, size};
     }
 
-    void put_byte(uint8_t b) {
-        FE_ASSERT(at_ < end_);
-        out_[at_++] = static_cast<char>(b);
-    }
-
     void put_varint(uint64_t v) {
         FE_ASSERT(at_ + kVarintSizeMax <= end_);
         char* p = out_.data() + at_;
@@ -168,7 +182,9 @@ public:
 
     bool done() const { return at_ == bytes_.size(); }
 
-    void binding(Binding& b) {
+    // Decodes one binding; its fields' place goes to `fields`.
+    void binding(Binding& b, FieldsSpan& fields) {
+        fields.begin = static_cast<uint32_t>(at_);
         const uint8_t flags = byte();
         FE_ASSERT((flags & ~kFlagHasQ) == 0);
         FE_ASSERT(at_ + 8 <= bytes_.size());
@@ -186,6 +202,7 @@ public:
         b.q_thousandths = b.has_q ? narrow<uint16_t>(varint()) : uint16_t{0};
         const uint64_t path_count = varint();
         FE_ASSERT(path_count <= bytes_.size());
+        fields.size = static_cast<uint32_t>(at_ - fields.begin);
         b.contact.assign(string());
         b.contact_uri.assign(string());
         b.contact_key.assign(string());
@@ -252,18 +269,37 @@ void encode_bindings(std::span<const Binding> bindings, std::string& out) {
     encoder.finish();
 }
 
-size_t decode_bindings(std::string_view bytes, std::string_view aor_key, std::vector<Binding>& out) {
+size_t decode_bindings(std::string_view bytes, std::string_view aor_key, std::vector<Binding>& out,
+                       std::vector<FieldsSpan>* fields) {
+    FE_ASSERT(bytes.size() <= UINT32_MAX);
     Decoder decoder(bytes);
     size_t count = 0;
+    if (fields != nullptr) {
+        fields->clear();
+    }
     while (!decoder.done()) {
         if (out.size() <= count) {
             out.emplace_back();
         }
         Binding& b = out[count++];
         b.aor_key.assign(aor_key);
-        decoder.binding(b);
+        FieldsSpan span;
+        decoder.binding(b, span);
+        if (fields != nullptr) {
+            fields->push_back(span);
+        }
     }
     return count;
+}
+
+bool patch_fields(std::span<char> fields, const Binding& b) {
+    char buffer[kFieldsSizeMax];
+    const size_t size = write_fields(buffer, b);
+    if (size != fields.size()) {
+        return false;
+    }
+    std::memcpy(fields.data(), buffer, size);
+    return true;
 }
 
 }  // namespace fe::state::internal

@@ -13,6 +13,11 @@
 //   // out[0 .. count) are the bindings; elements past count are kept (and
 //   // their strings' capacity), so a warm scratch vector decodes without
 //   // allocating.
+//   // A refresh that changed only numbers (CSeq, expiry) is written in place:
+//   std::vector<fe::state::internal::FieldsSpan> fields;
+//   (void)decode_bindings(bytes, aor_key, out, &fields);
+//   out[0].cseq++;
+//   if (!patch_fields({bytes.data() + fields[0].begin, fields[0].size}, out[0])) { encode again }
 //
 // The store always reads or rewrites an AOR's bindings whole (a REGISTER, a
 // lookup, an expiry, a flow's end), so the form needs no random access: it
@@ -52,6 +57,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -64,9 +70,25 @@ namespace fe::state::internal {
 // Appends the encoding of `bindings` to `out`. Their aor_key is not stored.
 void encode_bindings(std::span<const Binding> bindings, std::string& out);
 
+// Where one binding's fields (flags .. path_count, everything before its
+// strings) sit in the encoded bytes.
+struct FieldsSpan {
+    uint32_t begin = 0;
+    uint32_t size = 0;
+};
+
 // Decodes every binding in `bytes` into out[0 .. count), assigning into the
 // existing elements first (out grows when needed, never shrinks), each with
-// aor_key = `aor_key`. Returns count.
-size_t decode_bindings(std::string_view bytes, std::string_view aor_key, std::vector<Binding>& out);
+// aor_key = `aor_key`. Returns count. With `fields`, it is set to each
+// binding's FieldsSpan (for patch_fields()).
+size_t decode_bindings(std::string_view bytes, std::string_view aor_key, std::vector<Binding>& out,
+                       std::vector<FieldsSpan>* fields = nullptr);
+
+// Rewrites a binding's fields in place (`fields`: where decode_bindings()
+// found them) with those of `b`, whose strings must be the ones encoded there
+// (a refresh that changes only CSeq, times, q or node). False, and nothing
+// written, when the new fields take another number of bytes (a varint
+// crossed a 7-bit boundary): then encode the AOR again.
+bool patch_fields(std::span<char> fields, const Binding& b);
 
 }  // namespace fe::state::internal

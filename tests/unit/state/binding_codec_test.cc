@@ -227,5 +227,42 @@ TEST(BindingCodecTest, RandomisedRoundTrips) {
     }
 }
 
+// A refresh's new fields are written in place while their encoding keeps its
+// size, and refused (nothing written) when a varint grows.
+TEST(BindingCodecTest, PatchFieldsInPlace) {
+    std::vector<Binding> in = {outbound_binding(), outbound_binding()};
+    in[1].reg_id = 2;
+    in[1].cseq = 100;
+    std::string bytes;
+    encode_bindings(in, bytes);
+    std::vector<Binding> out;
+    std::vector<FieldsSpan> fields;
+    ASSERT_EQ(decode_bindings(bytes, kAor, out, &fields), 2u);
+    ASSERT_EQ(fields.size(), 2u);
+    EXPECT_EQ(fields[0].begin, 0u);
+    EXPECT_LT(fields[0].begin + fields[0].size, fields[1].begin);
+
+    Binding refreshed = in[1];
+    refreshed.cseq = 127;  // Still one byte.
+    refreshed.updated_at += seconds(10);
+    refreshed.expires_at += seconds(10);
+    refreshed.has_q = false;
+    const std::span<char> span(bytes.data() + fields[1].begin, fields[1].size);
+    ASSERT_TRUE(patch_fields(span, refreshed));
+    ASSERT_EQ(decode_bindings(bytes, kAor, out), 2u);
+    EXPECT_TRUE(same(in[0], out[0]));
+    EXPECT_TRUE(same(refreshed, out[1]));
+
+    const std::string before = bytes;
+    refreshed.cseq = 128;  // Two bytes: refused.
+    EXPECT_FALSE(patch_fields(span, refreshed));
+    EXPECT_EQ(bytes, before);
+    refreshed.cseq = 127;
+    refreshed.has_q = true;  // One more varint: refused.
+    refreshed.q_thousandths = 500;
+    EXPECT_FALSE(patch_fields(span, refreshed));
+    EXPECT_EQ(bytes, before);
+}
+
 }  // namespace
 }  // namespace fe::state::internal

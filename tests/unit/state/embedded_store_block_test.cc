@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "state/embedded_store.h"
@@ -119,6 +120,42 @@ TEST(EmbeddedStoreBlockTest, MovesRacingWithForgetFlowLeaveTheIndexExact) {
     EXPECT_EQ(store.binding_count_for_test(), 0u);
     EXPECT_EQ(store.expiry_entry_count_for_test(), 0u);
     EXPECT_TRUE(store.flow_index_consistent_for_test());
+}
+
+// Refreshes that change only numbers are patched into the block; ones whose
+// CSeq varint grows, or that change a string, are encoded again. Either way
+// the store returns what was registered last.
+TEST(EmbeddedStoreBlockTest, RefreshesPatchedInPlaceOrEncodedAgain) {
+    EmbeddedStore store;
+    Time now = kT0;
+    for (uint32_t cseq = 1; cseq < 300; ++cseq) {
+        now += seconds(1);
+        const std::string contact = cseq % 50 == 0 ? "sip:a@2" : "sip:a@1";
+        std::vector<Binding> seen;
+        ASSERT_EQ(apply(store, kAlice,
+                        {outbound_update("urn:uuid:1", 1, contact, seconds(60 + cseq % 7)),
+                         plain_update("sip:p@1", seconds(30))},
+                        cseq, cseq % 100 == 0 ? "T2" : "T1", now, &seen),
+                  StoreStatus::kOk);
+        ASSERT_EQ(seen.size(), 2u);
+        const std::vector<Binding> looked_up = lookup(store, kAlice, now);
+        ASSERT_EQ(looked_up.size(), 2u);
+        for (const std::vector<Binding>* v : {&std::as_const(seen), &looked_up}) {
+            const Binding& b = (*v)[0];
+            ASSERT_EQ(b.cseq, cseq);
+            ASSERT_EQ(b.contact, contact);
+            ASSERT_EQ(b.updated_at, now);
+            ASSERT_EQ(b.expires_at, now + seconds(60 + cseq % 7));
+            ASSERT_EQ(b.flow_token, cseq % 100 == 0 ? "T2" : "T1");
+            ASSERT_EQ((*v)[1].cseq, cseq);
+        }
+        ASSERT_TRUE(store.flow_index_consistent_for_test()) << cseq;
+    }
+    // The expiry entry followed: both go once the last refresh runs out.
+    EXPECT_EQ(store.expire(now + seconds(29)), 0u);
+    EXPECT_EQ(store.expire(now + seconds(30)), 1u);
+    EXPECT_EQ(store.expire(now + seconds(60 + 299 % 7)), 1u);
+    EXPECT_EQ(store.binding_count_for_test(), 0u);
 }
 
 // The budget in embedded_store.h: an outbound binding with our Path, as
