@@ -32,10 +32,10 @@ struct EmbeddedStore::Work {
     bool needs_encode = false;
     absl::InlinedVector<uint32_t, 4> patched;
 
-    void load(const AorBlock* block) {
+    void load(const AorBlock* block, const internal::PathParts& parts) {
         count = block == nullptr ? 0
                                  : internal::decode_bindings(block->body(), block->key(),
-                                                             bindings, &fields);
+                                                             bindings, &fields, &parts);
         tokens_changed = false;
         needs_encode = false;
         patched.clear();
@@ -370,7 +370,7 @@ EmbeddedStore::AorBlock* EmbeddedStore::commit(AorShard& shard, AorBlock* block,
         return block;
     }
     tl_encoded.clear();
-    internal::encode_bindings(work.span(), tl_encoded);
+    internal::encode_bindings(work.span(), tl_encoded, &shard.path_parts);
     AorBlock* target = block;
     if (block == nullptr) {
         target = AorBlock::create(aor_key, tl_encoded);
@@ -442,7 +442,7 @@ void EmbeddedStore::apply(const RegisterUpdate& update, Time now, Done done) {
         absl::MutexLock lock(&shard.mu);
         auto it = shard.aors.find(update.aor_key);
         AorBlock* block = it == shard.aors.end() ? nullptr : *it;
-        work.load(block);
+        work.load(block, shard.path_parts);
         const TokenHashes before = token_hashes(work);
         bool changed = work.erase_if([&](const Binding& b) { return expired(b, now); }) > 0;
         status = check(update, work);
@@ -470,7 +470,7 @@ void EmbeddedStore::lookup(std::string_view aor_key, Time now, Done done) {
     {
         absl::ReaderMutexLock lock(&shard.mu);
         auto it = shard.aors.find(aor_key);
-        work.load(it == shard.aors.end() ? nullptr : *it);
+        work.load(it == shard.aors.end() ? nullptr : *it, shard.path_parts);
     }
     (void)work.erase_if([&](const Binding& b) { return expired(b, now); });
     work.aor_key.assign(aor_key);
@@ -522,7 +522,7 @@ void EmbeddedStore::forget_flow(std::string_view flow_token, Time now) {
                 continue;
             }
             AorBlock* block = *it;
-            work.load(block);
+            work.load(block, shard.path_parts);
             const TokenHashes before = token_hashes(work);
             const size_t removed =
                 work.erase_if([&](const Binding& b) { return b.flow_token == flow_token; });
@@ -549,7 +549,7 @@ size_t EmbeddedStore::expire(Time now) {
         while (budget > 0 && !shard.expiry.empty() && shard.expiry.top_at() <= now) {
             --budget;
             AorBlock* block = shard.expiry.top();
-            work.load(block);
+            work.load(block, shard.path_parts);
             const TokenHashes before = token_hashes(work);
             const size_t gone = work.erase_if([&](const Binding& b) { return expired(b, now); });
             removed += gone;
@@ -570,7 +570,8 @@ size_t EmbeddedStore::binding_count_for_test() const {
     for (const AorShard& shard : aor_shards_) {
         absl::ReaderMutexLock lock(&shard.mu);
         for (const AorBlock* block : shard.aors) {
-            count += internal::decode_bindings(block->body(), block->key(), bindings);
+            count += internal::decode_bindings(block->body(), block->key(), bindings, nullptr,
+                                               &shard.path_parts);
         }
     }
     return count;
@@ -607,7 +608,7 @@ bool EmbeddedStore::flow_index_consistent_for_test() const {
             return false;
         }
         for (const AorBlock* block : shard.aors) {
-            work.load(block);
+            work.load(block, shard.path_parts);
             if (work.count == 0) {
                 return false;  // An empty AOR must have been erased.
             }

@@ -51,7 +51,9 @@
 // Representation: an AOR is one allocation (internal::AorBlock: a 16 B
 // header, the key, then every binding in the compact form of
 // internal/binding_codec.h, where a string found in the binding's earlier
-// bytes, such as the Contact URI inside the Contact, is a back reference).
+// bytes, such as the Contact URI inside the Contact, is a back reference,
+// and a Path value holding the flow token is the token between two pieces
+// the shard shares, internal::PathParts).
 // Every operation decodes the AOR's bindings into a per-thread scratch of
 // Bindings (the copy handed to `done` anyway), works on them, and writes
 // them back when they changed: a refresh that changes only numbers (CSeq,
@@ -107,6 +109,7 @@
 #include "state/binding_limits.h"
 #include "state/binding_store.h"
 #include "state/internal/aor_block.h"
+#include "state/internal/binding_codec.h"
 #include "state/internal/expiry_heap.h"
 #include "state/internal/small_pointer_set.h"
 
@@ -169,6 +172,8 @@ private:
         // Owns its blocks (AorBlock::destroy when erased).
         absl::flat_hash_set<AorBlock*, BlockHash, BlockEq> aors ABSL_GUARDED_BY(mu);
         internal::ExpiryHeap<AorBlock> expiry ABSL_GUARDED_BY(mu);
+        // The pieces of Path values this shard's blocks are encoded with.
+        internal::PathParts path_parts ABSL_GUARDED_BY(mu);
     };
     struct alignas(64) FlowShard {
         mutable absl::Mutex mu;

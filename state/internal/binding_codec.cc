@@ -4,10 +4,12 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <span>
 
 #include "absl/container/inlined_vector.h"
 #include "core/base/assert.h"
+#include "state/binding_limits.h"
 
 namespace fe::state::internal {
 
@@ -60,7 +62,15 @@ size_t write_fields(char* out, const Binding& b) {
 struct Placed {
     size_t pos = 0;
     size_t size = 0;
+    // False for the token bytes inside a Path value written in parts: they
+    // can be searched, but are not the whole value.
+    bool whole = true;
 };
+
+// String kinds, in a string's tag: varint (size << 2 | kind).
+constexpr uint64_t kLiteral = 0;
+constexpr uint64_t kReference = 1;
+constexpr uint64_t kPathInParts = 2;
 
 // Where one binding's strings went, by role, for the next binding to refer to.
 struct Placement {
@@ -72,7 +82,7 @@ struct Placement {
 // per byte cost a capacity check each: a third of a refresh's encoding).
 class Encoder {
 public:
-    explicit Encoder(std::string& out) : out_(out), at_(out.size()) {}
+    Encoder(std::string& out, PathParts* parts) : out_(out), parts_(parts), at_(out.size()) {}
 
     // Cuts `out` to what was written.
     void finish() { out_.resize(at_); }
@@ -86,7 +96,7 @@ public:
             room += 2 * kVarintSizeMax + s.size();
         }
         for (const std::string& s : b.path) {
-            room += 2 * kVarintSizeMax + s.size();
+            room += 4 * kVarintSizeMax + s.size();
         }
         out_.resize(at_ + room);
         end_ = at_ + room;
@@ -106,7 +116,8 @@ public:
             string(b.instance_key, in_contact, prev ? &prev->instance_key : nullptr);
         for (size_t i = 0; i < b.path.size(); ++i) {
             const bool lined_up = prev != nullptr && i < prev->path.size();
-            now.path.push_back(string(b.path[i], {}, lined_up ? &prev->path[i] : nullptr));
+            now.path.push_back(path_value(b.path[i], b.flow_token,
+                                          lined_up ? &prev->path[i] : nullptr));
         }
         // Our token is inside our Path value (or a proxy's token in its).
         now.flow_token = string(b.flow_token, now.path, prev ? &prev->flow_token : nullptr);
@@ -116,6 +127,46 @@ public:
     }
 
 private:
+    // A Path value: as the previous binding's, or, when it holds the flow
+    // token, in parts (the text around the token from parts_, then the
+    // token), or as string() writes it.
+    Placed path_value(std::string_view value, std::string_view token, const Placed* previous) {
+        if (previous != nullptr && same_as(*previous, value)) {
+            const size_t tag_pos = at_;
+            return reference(value.size(), previous->pos, tag_pos);
+        }
+        const size_t at = token.empty() || parts_ == nullptr ? std::string_view::npos
+                                                             : value.find(token);
+        if (at != std::string_view::npos) {
+            const std::optional<uint32_t> prefix = parts_->find_or_add(value.substr(0, at));
+            const std::optional<uint32_t> suffix =
+                prefix ? parts_->find_or_add(value.substr(at + token.size())) : std::nullopt;
+            if (prefix && suffix) {
+                put_varint((uint64_t{value.size()} << 2) | kPathInParts);
+                put_varint(*prefix);
+                put_varint(*suffix);
+                put_varint(token.size());
+                const size_t pos = at_;
+                put_bytes(token);
+                return Placed{pos, token.size(), /*whole=*/false};
+            }
+        }
+        return string(value, {}, nullptr);
+    }
+
+    bool same_as(const Placed& p, std::string_view s) const {
+        return p.whole && p.size == s.size() &&
+               std::memcmp(out_.data() + p.pos, s.data(), s.size()) == 0;
+    }
+
+    void put_bytes(std::string_view s) {
+        FE_ASSERT(at_ + s.size() <= end_);
+        if (!s.empty()) {
+            std::memcpy(out_.data() + at_, s.data(), s.size());
+        }
+        at_ += s.size();
+    }
+
     // Writes `s` as a reference when it occurs in one of `sources` (strings
     // of this binding already written) or equals `previous` (the same field
     // of the previous binding), otherwise as a literal. Returns where its
@@ -127,8 +178,7 @@ private:
             put_varint(0);
             return Placed{tag_pos, 0};
         }
-        if (previous != nullptr && previous->size == s.size() &&
-            std::memcmp(out_.data() + previous->pos, s.data(), s.size()) == 0) {
+        if (previous != nullptr && same_as(*previous, s)) {
             return reference(s.size(), previous->pos, tag_pos);
         }
         for (const Placed& source : sources) {
@@ -142,17 +192,15 @@ private:
                 return reference(s.size(), source.pos + at, tag_pos);
             }
         }
-        put_varint(uint64_t{s.size()} << 1);
+        put_varint((uint64_t{s.size()} << 2) | kLiteral);
         const size_t pos = at_;
-        FE_ASSERT(at_ + s.size() <= end_);
-        std::memcpy(out_.data() + at_, s.data(), s.size());
-        at_ += s.size();
+        put_bytes(s);
         return Placed{pos, s.size()};
     }
 
     Placed reference(size_t size, size_t pos, size_t tag_pos) {
         FE_ASSERT(pos + size <= tag_pos);
-        put_varint((uint64_t{size} << 1) | 1);
+        put_varint((uint64_t{size} << 2) | kReference);
         put_varint(tag_pos - pos);
         return Placed{pos, size};
     }
@@ -169,6 +217,7 @@ private:
     }
 
     std::string& out_;
+    PathParts* parts_;
     // Next byte to write, and the end of the room made for this binding.
     size_t at_ = 0;
     size_t end_ = 0;
@@ -178,7 +227,7 @@ private:
 
 class Decoder {
 public:
-    explicit Decoder(std::string_view bytes) : bytes_(bytes) {}
+    Decoder(std::string_view bytes, const PathParts* parts) : bytes_(bytes), parts_(parts) {}
 
     bool done() const { return at_ == bytes_.size(); }
 
@@ -203,16 +252,16 @@ public:
         const uint64_t path_count = varint();
         FE_ASSERT(path_count <= bytes_.size());
         fields.size = static_cast<uint32_t>(at_ - fields.begin);
-        b.contact.assign(string());
-        b.contact_uri.assign(string());
-        b.contact_key.assign(string());
-        b.instance_key.assign(string());
+        string(b.contact);
+        string(b.contact_uri);
+        string(b.contact_key);
+        string(b.instance_key);
         b.path.resize(path_count);
         for (std::string& value : b.path) {
-            value.assign(string());
+            string(value);
         }
-        b.flow_token.assign(string());
-        b.call_id.assign(string());
+        string(b.flow_token);
+        string(b.call_id);
     }
 
 private:
@@ -239,30 +288,70 @@ private:
         return static_cast<T>(v);
     }
 
-    std::string_view string() {
+    void string(std::string& out) {
         const size_t tag_pos = at_;
         const uint64_t tag = varint();
-        const uint64_t size = tag >> 1;
-        if ((tag & 1) == 0) {
-            FE_ASSERT(size <= bytes_.size() - at_);
-            std::string_view s = bytes_.substr(at_, size);
-            at_ += size;
-            return s;
+        const uint64_t size = tag >> 2;
+        switch (tag & 3) {
+            case kLiteral: {
+                FE_ASSERT(size <= bytes_.size() - at_);
+                out.assign(bytes_.substr(at_, size));
+                at_ += size;
+                return;
+            }
+            case kReference: {
+                const uint64_t distance = varint();
+                FE_ASSERT(distance <= tag_pos);
+                FE_ASSERT(size <= distance);
+                out.assign(bytes_.substr(tag_pos - distance, size));
+                return;
+            }
+            case kPathInParts: {
+                FE_ASSERT(parts_ != nullptr);
+                const std::string_view prefix = parts_->at(narrow<uint32_t>(varint()));
+                const std::string_view suffix = parts_->at(narrow<uint32_t>(varint()));
+                const uint64_t token_size = varint();
+                FE_ASSERT(token_size <= bytes_.size() - at_);
+                FE_ASSERT(prefix.size() + token_size + suffix.size() == size);
+                out.reserve(size);
+                out.assign(prefix);
+                out.append(bytes_.substr(at_, token_size));
+                out.append(suffix);
+                at_ += token_size;
+                return;
+            }
+            default:
+                FE_ASSERT(false);  // No such kind: not bytes we wrote.
         }
-        const uint64_t distance = varint();
-        FE_ASSERT(distance <= tag_pos);
-        FE_ASSERT(size <= distance);
-        return bytes_.substr(tag_pos - distance, size);
     }
 
     std::string_view bytes_;
+    const PathParts* parts_;
     size_t at_ = 0;
 };
 
 }  // namespace
 
-void encode_bindings(std::span<const Binding> bindings, std::string& out) {
-    Encoder encoder(out);
+std::optional<uint32_t> PathParts::find_or_add(std::string_view part) {
+    for (size_t i = 0; i < parts_.size(); ++i) {
+        if (parts_[i] == part) {
+            return static_cast<uint32_t>(i);
+        }
+    }
+    if (parts_.size() >= kPathPartCountMax || part.size() > kPathPartSizeMax) {
+        return std::nullopt;
+    }
+    parts_.emplace_back(part);
+    return static_cast<uint32_t>(parts_.size() - 1);
+}
+
+std::string_view PathParts::at(uint32_t index) const {
+    FE_ASSERT(index < parts_.size());
+    return parts_[index];
+}
+
+void encode_bindings(std::span<const Binding> bindings, std::string& out, PathParts* parts) {
+    Encoder encoder(out, parts);
     for (const Binding& b : bindings) {
         encoder.binding(b);
     }
@@ -270,9 +359,9 @@ void encode_bindings(std::span<const Binding> bindings, std::string& out) {
 }
 
 size_t decode_bindings(std::string_view bytes, std::string_view aor_key, std::vector<Binding>& out,
-                       std::vector<FieldsSpan>* fields) {
+                       std::vector<FieldsSpan>* fields, const PathParts* parts) {
     FE_ASSERT(bytes.size() <= UINT32_MAX);
-    Decoder decoder(bytes);
+    Decoder decoder(bytes, parts);
     size_t count = 0;
     if (fields != nullptr) {
         fields->clear();

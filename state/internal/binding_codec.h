@@ -35,10 +35,14 @@
 //   path_count   varint
 //   strings      contact, contact_uri, contact_key, instance_key,
 //                path[0 .. path_count), flow_token, call_id; each one of
-//                  literal:   varint (size << 1)      then `size` bytes
-//                  reference: varint (size << 1 | 1)  varint distance: the
+//                  literal:   varint (size << 2)      then `size` bytes
+//                  reference: varint (size << 2 | 1)  varint distance: the
 //                             bytes start `distance` bytes before this
 //                             string's first varint
+//                  in parts:  varint (size << 2 | 2)  (Path values only)
+//                             varint prefix, varint suffix (PathParts
+//                             indexes), varint token_size, the token: the
+//                             value is prefix + token + suffix
 //
 // A string becomes a reference when it equals the same field of the previous
 // binding (a REGISTER's Call-ID and Path are written into each of its
@@ -58,6 +62,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -67,8 +72,30 @@
 
 namespace fe::state::internal {
 
+// The text around the flow token in Path values, each distinct piece stored
+// once: our own Path value is "<sip:" TOKEN "@host:port;transport=tcp;lr;ob>"
+// for every flow through this node, so with the pieces shared a binding
+// keeps only its token (~40 B less per binding). Append-only and bounded
+// (kPathPartCountMax pieces of at most kPathPartSizeMax bytes; a value whose
+// pieces do not fit is written whole). Not thread-safe: the embedded store
+// keeps one per AOR shard, under the shard's lock, and a binding encoded
+// with one must be decoded with the same one.
+class PathParts {
+public:
+    // The piece's index, added if new and there is room; nullopt otherwise.
+    std::optional<uint32_t> find_or_add(std::string_view part);
+    std::string_view at(uint32_t index) const;
+    size_t count() const { return parts_.size(); }
+
+private:
+    std::vector<std::string> parts_;
+};
+
 // Appends the encoding of `bindings` to `out`. Their aor_key is not stored.
-void encode_bindings(std::span<const Binding> bindings, std::string& out);
+// With `parts`, Path values that hold the binding's flow token are written
+// as two piece indexes and the token.
+void encode_bindings(std::span<const Binding> bindings, std::string& out,
+                     PathParts* parts = nullptr);
 
 // Where one binding's fields (flags .. path_count, everything before its
 // strings) sit in the encoded bytes.
@@ -81,8 +108,10 @@ struct FieldsSpan {
 // existing elements first (out grows when needed, never shrinks), each with
 // aor_key = `aor_key`. Returns count. With `fields`, it is set to each
 // binding's FieldsSpan (for patch_fields()).
+// `parts`: the PathParts the bytes were encoded with, if any.
 size_t decode_bindings(std::string_view bytes, std::string_view aor_key, std::vector<Binding>& out,
-                       std::vector<FieldsSpan>* fields = nullptr);
+                       std::vector<FieldsSpan>* fields = nullptr,
+                       const PathParts* parts = nullptr);
 
 // Rewrites a binding's fields in place (`fields`: where decode_bindings()
 // found them) with those of `b`, whose strings must be the ones encoded there

@@ -6,6 +6,8 @@
 // warm vector reuses its elements.
 #include "state/internal/binding_codec.h"
 
+#include "state/binding_limits.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -156,7 +158,7 @@ TEST(BindingCodecTest, ReferencesToThePreviousBinding) {
     EXPECT_TRUE(same(a, out[0]));
     EXPECT_TRUE(same(b, out[1]));
     // b's Path, token and Call-ID are a's: references of a few bytes each.
-    EXPECT_LE(two.size() - one.size(), b.contact.size() + 40);
+    EXPECT_LE(two.size() - one.size(), b.contact.size() + 48);
     // A Path that differs in count still lines up value by value.
     b.path.push_back("<sip:second@example.net;lr>");
     expect_round_trip({a, b, a});
@@ -262,6 +264,67 @@ TEST(BindingCodecTest, PatchFieldsInPlace) {
     refreshed.q_thousandths = 500;
     EXPECT_FALSE(patch_fields(span, refreshed));
     EXPECT_EQ(bytes, before);
+}
+
+std::vector<Binding> round_trip_with(PathParts& parts, const std::vector<Binding>& in,
+                                     std::string* bytes) {
+    bytes->clear();
+    encode_bindings(in, *bytes, &parts);
+    std::vector<Binding> out;
+    out.resize(decode_bindings(*bytes, kAor, out, nullptr, &parts));
+    return out;
+}
+
+// Our Path value around the token is shared: the binding keeps the token
+// only, and decodes to the same text; values without the token, pieces too
+// long, and a full PathParts fall back to whole values.
+TEST(BindingCodecTest, PathValuesInParts) {
+    PathParts parts;
+    std::string plain, shared;
+    const std::vector<Binding> in = {outbound_binding()};
+    (void)round_trip(in, &plain);
+    std::vector<Binding> out = round_trip_with(parts, in, &shared);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(same(in[0], out[0]));
+    EXPECT_EQ(parts.count(), 2u);  // "<sip:" and "@127.0.0.1:15373;transport=tcp;lr;ob>"
+    EXPECT_LE(shared.size() + 35, plain.size());
+    // A second AOR through the same edge adds no piece.
+    Binding other = outbound_binding();
+    other.flow_token = "ZZZZAAAABAAAAAH23LPoNbrSZ2NbpjqN-uLo";
+    other.path = {"<sip:" + other.flow_token + "@127.0.0.1:15373;transport=tcp;lr;ob>",
+                  "<sip:proxy.example.com;lr>"};
+    out = round_trip_with(parts, {other, in[0]}, &shared);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_TRUE(same(other, out[0]));
+    EXPECT_TRUE(same(in[0], out[1]));
+    EXPECT_EQ(parts.count(), 2u);
+    // The token at either end of a value; an empty token; a token in no value.
+    Binding edge = outbound_binding();
+    edge.path = {edge.flow_token, edge.flow_token + ";lr", "<" + edge.flow_token};
+    expect_round_trip({edge});
+    out = round_trip_with(parts, {edge}, &shared);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(same(edge, out[0]));
+    edge.flow_token.clear();
+    out = round_trip_with(parts, {edge}, &shared);
+    EXPECT_TRUE(same(edge, out[0]));
+    // Pieces longer than kPathPartSizeMax are not shared.
+    Binding long_piece = outbound_binding();
+    long_piece.path = {"<sip:" + long_piece.flow_token + "@" + std::string(200, 'h') + ";lr>"};
+    const size_t count_before = parts.count();
+    out = round_trip_with(parts, {long_piece}, &shared);
+    EXPECT_TRUE(same(long_piece, out[0]));
+    EXPECT_EQ(parts.count(), count_before);  // The prefix was there; the suffix is too long.
+    // A full PathParts: new pieces are refused and values written whole.
+    for (uint32_t i = 0; parts.count() < kPathPartCountMax; ++i) {
+        ASSERT_TRUE(parts.find_or_add("piece" + std::to_string(i)).has_value());
+    }
+    EXPECT_FALSE(parts.find_or_add("one more").has_value());
+    EXPECT_TRUE(parts.find_or_add("<sip:").has_value());
+    Binding fresh = outbound_binding();
+    fresh.path = {"<sip:" + fresh.flow_token + "@new-edge.example.com;lr>"};
+    out = round_trip_with(parts, {fresh}, &shared);
+    EXPECT_TRUE(same(fresh, out[0]));
 }
 
 }  // namespace
