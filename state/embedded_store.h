@@ -41,7 +41,8 @@
 // may carry every user of a trunk (an edge in front of this registrar, a PBX,
 // a load generator on one socket), and a list scanned per REGISTER made such
 // a flow quadratic (issue 9: 74 % of a worker in std::find). Each token hash
-// lists its AORs in a SmallPointerSet of pointers to the AORs' blocks, so
+// lists its AORs in a OneOrSet of pointers to the AORs' blocks (the one AOR
+// inline, or a SmallPointerSet), so
 // listing, unlisting and "is A listed" are O(1). The only scans left per
 // REGISTER are over one AOR's own bindings, bounded by
 // binding_count_per_aor_max (32). A refresh over the same flow does not touch
@@ -72,11 +73,12 @@
 //   AOR set          8 B slot + 1 control byte per capacity slot (load 7/16
 //                    to 7/8): 10-21 B
 //   expiry heap      one 16 B entry per AOR (+ the vector's spare capacity)
-//   flow index       per token hash: a 24 B slot (hash 8 + set 16) + 1
-//                    control byte (27-55 B at that load). Per AOR listed:
-//                    nothing for a token's first two AORs (inline), ~27-55 B
-//                    each once a token carries three or more (a vector and a
-//                    position map; see state/internal/small_pointer_set.h).
+//   flow index       per token hash: a 16 B slot (hash 8 + OneOrSet 8) + 1
+//                    control byte (19-39 B at that load). Per AOR listed:
+//                    nothing for a token's first AOR (inline), a 32 B
+//                    SmallPointerSet for two, ~27-55 B each once a token
+//                    carries three or more (see
+//                    state/internal/small_pointer_set.h).
 // The rejected alternative for the flow index, an intrusive list threaded
 // through the bindings, costs 16 B on every binding even on a flow with one
 // AOR and lets forget_flow walk a list that other threads are unlinking from
@@ -111,7 +113,7 @@
 #include "state/internal/aor_block.h"
 #include "state/internal/binding_codec.h"
 #include "state/internal/expiry_heap.h"
-#include "state/internal/small_pointer_set.h"
+#include "state/internal/one_or_set.h"
 
 namespace fe::state {
 
@@ -181,7 +183,7 @@ private:
         // the invariant). A listed block is alive: it is unlisted or
         // re-pointed, under this lock, before it is freed, so its key may be
         // read under this lock alone.
-        absl::flat_hash_map<TokenHash, internal::SmallPointerSet<const AorBlock>> aors_by_token
+        absl::flat_hash_map<TokenHash, internal::OneOrSet<const AorBlock>> aors_by_token
             ABSL_GUARDED_BY(mu);
     };
 
