@@ -42,34 +42,34 @@
 // a load generator on one socket), and a list scanned per REGISTER made such
 // a flow quadratic (issue 9: 74 % of a worker in std::find). Each token hash
 // lists its AORs in a OneOrSet of pointers to the AORs' blocks (the one AOR
-// inline, or a SmallPointerSet), so
-// listing, unlisting and "is A listed" are O(1). The only scans left per
-// REGISTER are over one AOR's own bindings, bounded by
-// binding_count_per_aor_max (32). A refresh over the same flow does not touch
-// the flow index at all. forget_flow(T) costs O(AORs on T); expire() O(log n)
-// per AOR.
+// inline, or a SmallPointerSet), so listing, unlisting and "is A listed" are
+// O(1). The only scans left per REGISTER are over one AOR's own bindings,
+// bounded by binding_count_per_aor_max (32). A refresh over the same flow
+// does not touch the flow index at all. forget_flow(T) costs O(AORs on T);
+// expire() O(log n) per AOR.
 //
 // Representation: an AOR is one allocation (internal::AorBlock: a 16 B
 // header, the key, then every binding in the compact form of
 // internal/binding_codec.h, where a string found in the binding's earlier
 // bytes, such as the Contact URI inside the Contact, is a back reference,
 // and a Path value holding the flow token is the token between two pieces
-// the shard shares, internal::PathParts).
-// Every operation decodes the AOR's bindings into a per-thread scratch of
-// Bindings (the copy handed to `done` anyway), works on them, and writes
-// them back when they changed: a refresh that changes only numbers (CSeq,
-// times) by patching those bytes, otherwise encoded again, in place when
-// they fit the block, otherwise
-// into a new block that the AOR map, the expiry heap and the flow index are
+// the shard shares, internal::PathParts). Every operation decodes the AOR's
+// bindings into a per-thread scratch of Bindings (the copy handed to `done`
+// anyway), works on them, and writes them back when they changed: a refresh
+// that changes only numbers (CSeq, times) by patching those bytes, anything
+// else by encoding the AOR again, in place when it fits the block, otherwise
+// into a new block that the AOR set, the expiry heap and the flow index are
 // re-pointed at before the old one is freed. Rejected: a Binding of nine
 // std::strings per binding (~1.2 kB with its map, index and heap entries,
 // 14 allocations per AOR).
 //
 // Memory (64-bit, absl 20220623, glibc malloc), per AOR with one outbound
 // binding as flowedge-bench registers it (113 B Contact, 78 B Path, 32 B
-// Call-ID, 20 B key; see bench/embedded_store_benchmark.cc `heap_B_per_aor`):
-//   block            16 B header + key + ~250 B of bindings, one malloc chunk
-//                    (8 B of malloc header, 16 B granules): ~304 B
+// Call-ID, 20 B key; 343 B in all, measured by EmbeddedStoreBlockTest.
+// HeapBytesPerOutboundAor, and bench/embedded_store_benchmark.cc reports
+// `heap_B_per_aor`):
+//   block            16 B header + key + ~230 B of bindings, one malloc chunk
+//                    (8 B of malloc header, 16 B granules): ~270 B
 //   AOR set          8 B slot + 1 control byte per capacity slot (load 7/16
 //                    to 7/8): 10-21 B
 //   expiry heap      one 16 B entry per AOR (+ the vector's spare capacity)
