@@ -18,8 +18,8 @@ namespace {
 constexpr uint8_t kFlagHasQ = 1u << 0;
 
 constexpr size_t kVarintSizeMax = 10;
-// flags, expires_at and six varints.
-constexpr size_t kFieldsSizeMax = 1 + 8 + 6 * kVarintSizeMax;
+// flags and seven varints.
+constexpr size_t kFieldsSizeMax = 1 + 7 * kVarintSizeMax;
 
 uint64_t zigzag(int64_t v) {
     return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
@@ -41,10 +41,7 @@ size_t write_fields(char* out, const Binding& b) {
         *p++ = static_cast<char>(v);
     };
     *p++ = static_cast<char>(b.has_q ? kFlagHasQ : 0);
-    const auto expires_raw = static_cast<uint64_t>(to_ns(b.expires_at.time_since_epoch()));
-    for (size_t i = 0; i < 8; ++i) {
-        *p++ = static_cast<char>(static_cast<uint8_t>(expires_raw >> (8 * i)));
-    }
+    varint(zigzag(to_ns(b.expires_at.time_since_epoch())));
     varint(zigzag(to_ns(b.expires_at - b.updated_at)));
     varint(b.reg_id);
     varint(b.cseq);
@@ -67,10 +64,11 @@ struct Placed {
     bool whole = true;
 };
 
-// String kinds, in a string's tag: varint (size << 2 | kind).
-constexpr uint64_t kLiteral = 0;
-constexpr uint64_t kReference = 1;
-constexpr uint64_t kPathInParts = 2;
+// A string's tag is varint (size << 1 | kReferenceBit); a reference's
+// distance is never 0 (it points back at least `size` >= 1 bytes), so
+// distance 0 marks a Path value written in parts.
+constexpr uint64_t kReferenceBit = 1;
+constexpr uint64_t kInPartsDistance = 0;
 
 // Where one binding's strings went, by role, for the next binding to refer to.
 struct Placement {
@@ -96,7 +94,7 @@ public:
             room += 2 * kVarintSizeMax + s.size();
         }
         for (const std::string& s : b.path) {
-            room += 4 * kVarintSizeMax + s.size();
+            room += 5 * kVarintSizeMax + s.size();
         }
         out_.resize(at_ + room);
         end_ = at_ + room;
@@ -131,6 +129,9 @@ private:
     // token, in parts (the text around the token from parts_, then the
     // token), or as string() writes it.
     Placed path_value(std::string_view value, std::string_view token, const Placed* previous) {
+        if (value.empty()) {
+            return string(value, {}, nullptr);
+        }
         if (previous != nullptr && same_as(*previous, value)) {
             const size_t tag_pos = at_;
             return reference(value.size(), previous->pos, tag_pos);
@@ -142,7 +143,8 @@ private:
             const std::optional<uint32_t> suffix =
                 prefix ? parts_->find_or_add(value.substr(at + token.size())) : std::nullopt;
             if (prefix && suffix) {
-                put_varint((uint64_t{value.size()} << 2) | kPathInParts);
+                put_varint((uint64_t{value.size()} << 1) | kReferenceBit);
+                put_varint(kInPartsDistance);
                 put_varint(*prefix);
                 put_varint(*suffix);
                 put_varint(token.size());
@@ -192,7 +194,7 @@ private:
                 return reference(s.size(), source.pos + at, tag_pos);
             }
         }
-        put_varint((uint64_t{s.size()} << 2) | kLiteral);
+        put_varint(uint64_t{s.size()} << 1);
         const size_t pos = at_;
         put_bytes(s);
         return Placed{pos, s.size()};
@@ -200,7 +202,8 @@ private:
 
     Placed reference(size_t size, size_t pos, size_t tag_pos) {
         FE_ASSERT(pos + size <= tag_pos);
-        put_varint((uint64_t{size} << 2) | kReference);
+        FE_ASSERT(size >= 1);
+        put_varint((uint64_t{size} << 1) | kReferenceBit);
         put_varint(tag_pos - pos);
         return Placed{pos, size};
     }
@@ -236,13 +239,7 @@ public:
         fields.begin = static_cast<uint32_t>(at_);
         const uint8_t flags = byte();
         FE_ASSERT((flags & ~kFlagHasQ) == 0);
-        FE_ASSERT(at_ + 8 <= bytes_.size());
-        uint64_t expires_raw = 0;
-        for (size_t i = 0; i < 8; ++i) {
-            expires_raw |= uint64_t{static_cast<uint8_t>(bytes_[at_ + i])} << (8 * i);
-        }
-        at_ += 8;
-        b.expires_at = time_from_ns(static_cast<int64_t>(expires_raw));
+        b.expires_at = time_from_ns(unzigzag(varint()));
         b.updated_at = b.expires_at - Duration(unzigzag(varint()));
         b.reg_id = narrow<uint32_t>(varint());
         b.cseq = narrow<uint32_t>(varint());
@@ -291,38 +288,31 @@ private:
     void string(std::string& out) {
         const size_t tag_pos = at_;
         const uint64_t tag = varint();
-        const uint64_t size = tag >> 2;
-        switch (tag & 3) {
-            case kLiteral: {
-                FE_ASSERT(size <= bytes_.size() - at_);
-                out.assign(bytes_.substr(at_, size));
-                at_ += size;
-                return;
-            }
-            case kReference: {
-                const uint64_t distance = varint();
-                FE_ASSERT(distance <= tag_pos);
-                FE_ASSERT(size <= distance);
-                out.assign(bytes_.substr(tag_pos - distance, size));
-                return;
-            }
-            case kPathInParts: {
-                FE_ASSERT(parts_ != nullptr);
-                const std::string_view prefix = parts_->at(narrow<uint32_t>(varint()));
-                const std::string_view suffix = parts_->at(narrow<uint32_t>(varint()));
-                const uint64_t token_size = varint();
-                FE_ASSERT(token_size <= bytes_.size() - at_);
-                FE_ASSERT(prefix.size() + token_size + suffix.size() == size);
-                out.reserve(size);
-                out.assign(prefix);
-                out.append(bytes_.substr(at_, token_size));
-                out.append(suffix);
-                at_ += token_size;
-                return;
-            }
-            default:
-                FE_ASSERT(false);  // No such kind: not bytes we wrote.
+        const uint64_t size = tag >> 1;
+        if ((tag & kReferenceBit) == 0) {
+            FE_ASSERT(size <= bytes_.size() - at_);
+            out.assign(bytes_.substr(at_, size));
+            at_ += size;
+            return;
         }
+        const uint64_t distance = varint();
+        if (distance != kInPartsDistance) {
+            FE_ASSERT(distance <= tag_pos);
+            FE_ASSERT(size <= distance);
+            out.assign(bytes_.substr(tag_pos - distance, size));
+            return;
+        }
+        FE_ASSERT(parts_ != nullptr);  // Bytes written with parts, read without.
+        const std::string_view prefix = parts_->at(narrow<uint32_t>(varint()));
+        const std::string_view suffix = parts_->at(narrow<uint32_t>(varint()));
+        const uint64_t token_size = varint();
+        FE_ASSERT(token_size <= bytes_.size() - at_);
+        FE_ASSERT(prefix.size() + token_size + suffix.size() == size);
+        out.reserve(size);
+        out.assign(prefix);
+        out.append(bytes_.substr(at_, token_size));
+        out.append(suffix);
+        at_ += token_size;
     }
 
     std::string_view bytes_;
