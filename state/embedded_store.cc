@@ -13,66 +13,6 @@
 
 namespace fe::state {
 
-// An AOR's bindings while an operation works on them: bindings[0 .. count),
-// decoded from its block. Elements past `count` are kept with their strings'
-// capacity, so once warm an operation allocates nothing.
-struct EmbeddedStore::Work {
-    std::vector<Binding> bindings;
-    size_t count = 0;
-    std::string aor_key;
-    // Where each binding's fields are in the block load() read.
-    std::vector<internal::FieldsSpan> fields;
-    // Whether the set of flow tokens may differ from what load() read (a
-    // binding came, went or changed its token), i.e. the flow index may
-    // need work.
-    bool tokens_changed = false;
-    // Whether the block must be encoded again (a binding came, went or
-    // changed a string). When false, only the bindings in `patched` changed,
-    // and only in their fields (a refresh): they are patched in place.
-    bool needs_encode = false;
-    absl::InlinedVector<uint32_t, 4> patched;
-
-    void load(const AorBlock* block, const internal::PathParts& parts) {
-        count = block == nullptr ? 0
-                                 : internal::decode_bindings(block->body(), block->key(),
-                                                             bindings, &fields, &parts);
-        tokens_changed = false;
-        needs_encode = false;
-        patched.clear();
-    }
-
-    std::span<const Binding> span() const { return {bindings.data(), count}; }
-    Binding& append() {
-        tokens_changed = true;
-        needs_encode = true;
-        if (bindings.size() <= count) {
-            bindings.emplace_back();
-        }
-        return bindings[count++];
-    }
-    // Keeps the order of the others (the order the store returns them in).
-    void erase_at(size_t index) {
-        FE_ASSERT(index < count);
-        tokens_changed = tokens_changed || !bindings[index].flow_token.empty();
-        needs_encode = true;
-        std::rotate(bindings.begin() + static_cast<std::ptrdiff_t>(index),
-                    bindings.begin() + static_cast<std::ptrdiff_t>(index) + 1,
-                    bindings.begin() + static_cast<std::ptrdiff_t>(count));
-        --count;
-    }
-    template <typename Pred>
-    size_t erase_if(Pred&& pred) {
-        size_t removed = 0;
-        for (size_t i = count; i-- > 0;) {
-            if (pred(bindings[i])) {
-                erase_at(i);
-                ++removed;
-            }
-        }
-        return removed;
-    }
-};
-
 namespace {
 
 // Nesting level of store calls made from `done` callbacks on this thread.
@@ -171,6 +111,87 @@ bool contains(const absl::InlinedVector<uint64_t, 4>& hashes, uint64_t h) {
 
 }  // namespace
 
+// An AOR's bindings while an operation works on them: bindings[0 .. count),
+// decoded from its block. Elements past `count` are kept with their strings'
+// capacity, so once warm an operation allocates nothing.
+struct EmbeddedStore::Work {
+    std::vector<Binding> bindings;
+    size_t count = 0;
+    std::string aor_key;
+    // Where each binding's fields are in the block load() read.
+    std::vector<internal::FieldsSpan> fields;
+    // Whether the set of flow tokens may differ from what load() read (a
+    // binding came, went or changed its token), i.e. the flow index may
+    // need work.
+    bool tokens_changed = false;
+    // The token hashes as load() read them, taken just before the first
+    // change that may alter them (a refresh over the same flow never hashes
+    // a token).
+    TokenHashes before;
+    bool before_known = false;
+    // Whether the block must be encoded again (a binding came, went or
+    // changed a string). When false, only the bindings in `patched` changed,
+    // and only in their fields (a refresh): they are patched in place.
+    bool needs_encode = false;
+    absl::InlinedVector<uint32_t, 4> patched;
+
+    void load(const AorBlock* block, const internal::PathParts& parts) {
+        count = block == nullptr ? 0
+                                 : internal::decode_bindings(block->body(), block->key(),
+                                                             bindings, &fields, &parts);
+        tokens_changed = false;
+        before_known = false;
+        needs_encode = false;
+        patched.clear();
+    }
+
+    // Call before changing a binding's token, adding or removing one.
+    void note_token_change() {
+        (void)original_tokens();
+        tokens_changed = true;
+    }
+    const TokenHashes& original_tokens() {
+        if (!before_known) {
+            before = token_hashes(*this);
+            before_known = true;
+        }
+        return before;
+    }
+
+    std::span<const Binding> span() const { return {bindings.data(), count}; }
+    Binding& append() {
+        note_token_change();
+        needs_encode = true;
+        if (bindings.size() <= count) {
+            bindings.emplace_back();
+        }
+        return bindings[count++];
+    }
+    // Keeps the order of the others (the order the store returns them in).
+    void erase_at(size_t index) {
+        FE_ASSERT(index < count);
+        if (!bindings[index].flow_token.empty()) {
+            note_token_change();
+        }
+        needs_encode = true;
+        std::rotate(bindings.begin() + static_cast<std::ptrdiff_t>(index),
+                    bindings.begin() + static_cast<std::ptrdiff_t>(index) + 1,
+                    bindings.begin() + static_cast<std::ptrdiff_t>(count));
+        --count;
+    }
+    template <typename Pred>
+    size_t erase_if(Pred&& pred) {
+        size_t removed = 0;
+        for (size_t i = count; i-- > 0;) {
+            if (pred(bindings[i])) {
+                erase_at(i);
+                ++removed;
+            }
+        }
+        return removed;
+    }
+};
+
 // Per-thread work areas, one per nesting level (the view a callback holds
 // lives in its level's area, so the callback may call the store again).
 EmbeddedStore::Work& EmbeddedStore::work_area() {
@@ -209,8 +230,10 @@ EmbeddedStore::~EmbeddedStore() {
     }
 }
 
-EmbeddedStore::AorShard& EmbeddedStore::aor_shard(std::string_view aor_key) {
-    return aor_shards_[shard_of(hash_text(aor_key))];
+uint64_t EmbeddedStore::aor_hash(std::string_view aor_key) { return hash_text(aor_key); }
+
+EmbeddedStore::AorShard& EmbeddedStore::aor_shard(uint64_t aor_hash) {
+    return aor_shards_[shard_of(aor_hash)];
 }
 
 EmbeddedStore::TokenHash EmbeddedStore::token_hash(std::string_view flow_token) {
@@ -257,6 +280,8 @@ StoreStatus EmbeddedStore::check(const RegisterUpdate& update, const Work& work)
 
 void EmbeddedStore::mutate(const RegisterUpdate& update, Time now, Work& work) {
     if (update.remove_all) {
+        work.note_token_change();
+        work.needs_encode = true;
         work.count = 0;
         return;
     }
@@ -277,7 +302,9 @@ void EmbeddedStore::mutate(const RegisterUpdate& update, Time now, Work& work) {
                 work.patched.push_back(static_cast<uint32_t>(found));
                 continue;
             }
-            work.tokens_changed = work.tokens_changed || b.flow_token != update.flow_token;
+            if (b.flow_token != update.flow_token) {
+                work.note_token_change();
+            }
             work.needs_encode = true;
             assign_binding(b, update, u, now);
             continue;
@@ -352,11 +379,11 @@ Time EmbeddedStore::earliest_expiry(const Work& work) {
 }
 
 EmbeddedStore::AorBlock* EmbeddedStore::commit(AorShard& shard, AorBlock* block,
-                                               std::string_view aor_key, const Work& work,
-                                               const TokenHashes& before, Reschedule reschedule) {
+                                               std::string_view aor_key, Work& work,
+                                               Reschedule reschedule) {
     if (work.count == 0) {
         if (block != nullptr) {
-            sync_flow_index(before, {}, block, nullptr);
+            sync_flow_index(work.original_tokens(), {}, block, nullptr);
             if (shard.expiry.contains(block)) {
                 shard.expiry.remove(block);
             }
@@ -380,9 +407,9 @@ EmbeddedStore::AorBlock* EmbeddedStore::commit(AorShard& shard, AorBlock* block,
         target = AorBlock::create(block->key(), tl_encoded);
     }
     if (work.tokens_changed) {
-        sync_flow_index(before, token_hashes(work), block, target);
+        sync_flow_index(work.original_tokens(), token_hashes(work), block, target);
     } else if (target != block) {
-        sync_flow_index(before, before, block, target);
+        sync_flow_index(work.original_tokens(), work.original_tokens(), block, target);
     }
     if (block != nullptr && target != block) {
         // Every index now names `target`; `block` can go.
@@ -435,15 +462,16 @@ void EmbeddedStore::finish(StoreStatus status, const AorView& view, Done& done) 
 void EmbeddedStore::apply(const RegisterUpdate& update, Time now, Done done) {
     FE_ASSERT(!update.aor_key.empty());
     FE_ASSERT(!update.remove_all || update.bindings.empty());
-    AorShard& shard = aor_shard(update.aor_key);
+    // One hash of the key picks the shard and finds the AOR in it.
+    const uint64_t hash = aor_hash(update.aor_key);
+    AorShard& shard = aor_shard(hash);
     Work& work = work_area();
     StoreStatus status;
     {
         absl::MutexLock lock(&shard.mu);
-        auto it = shard.aors.find(update.aor_key);
+        auto it = shard.aors.find(update.aor_key, hash);
         AorBlock* block = it == shard.aors.end() ? nullptr : *it;
         work.load(block, shard.path_parts);
-        const TokenHashes before = token_hashes(work);
         bool changed = work.erase_if([&](const Binding& b) { return expired(b, now); }) > 0;
         status = check(update, work);
         if (status == StoreStatus::kOk && (update.remove_all || !update.bindings.empty())) {
@@ -451,7 +479,7 @@ void EmbeddedStore::apply(const RegisterUpdate& update, Time now, Done done) {
             changed = true;
         }
         if (changed) {
-            (void)commit(shard, block, update.aor_key, work, before);
+            (void)commit(shard, block, update.aor_key, work);
         }
     }
     if (status != StoreStatus::kOk) {
@@ -465,11 +493,12 @@ void EmbeddedStore::apply(const RegisterUpdate& update, Time now, Done done) {
 }
 
 void EmbeddedStore::lookup(std::string_view aor_key, Time now, Done done) {
-    const AorShard& shard = aor_shard(aor_key);
+    const uint64_t hash = aor_hash(aor_key);
+    const AorShard& shard = aor_shard(hash);
     Work& work = work_area();
     {
         absl::ReaderMutexLock lock(&shard.mu);
-        auto it = shard.aors.find(aor_key);
+        auto it = shard.aors.find(aor_key, hash);
         work.load(it == shard.aors.end() ? nullptr : *it, shard.path_parts);
     }
     (void)work.erase_if([&](const Binding& b) { return expired(b, now); });
@@ -515,19 +544,19 @@ void EmbeddedStore::forget_flow(std::string_view flow_token, Time now) {
         }
         budget -= std::min(budget, batch.size());
         for (const std::string& aor_key : batch) {
-            AorShard& shard = aor_shard(aor_key);
+            const uint64_t hash = aor_hash(aor_key);
+            AorShard& shard = aor_shard(hash);
             absl::MutexLock lock(&shard.mu);
-            auto it = shard.aors.find(aor_key);
+            auto it = shard.aors.find(aor_key, hash);
             if (it == shard.aors.end()) {
                 continue;
             }
             AorBlock* block = *it;
             work.load(block, shard.path_parts);
-            const TokenHashes before = token_hashes(work);
             const size_t removed =
                 work.erase_if([&](const Binding& b) { return b.flow_token == flow_token; });
             if (removed > 0) {
-                block = commit(shard, block, aor_key, work, before);
+                block = commit(shard, block, aor_key, work);
             }
             // We took the AOR off the list: back on it if a binding over
             // another token with the same hash is left.
@@ -550,11 +579,10 @@ size_t EmbeddedStore::expire(Time now) {
             --budget;
             AorBlock* block = shard.expiry.top();
             work.load(block, shard.path_parts);
-            const TokenHashes before = token_hashes(work);
             const size_t gone = work.erase_if([&](const Binding& b) { return expired(b, now); });
             removed += gone;
             if (gone > 0) {
-                (void)commit(shard, block, block->key(), work, before, Reschedule::kAlways);
+                (void)commit(shard, block, block->key(), work, Reschedule::kAlways);
             } else {
                 // Refreshed since it was scheduled: on to its new earliest.
                 shard.expiry.schedule(block, earliest_expiry(work));

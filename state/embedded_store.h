@@ -187,7 +187,8 @@ private:
             ABSL_GUARDED_BY(mu);
     };
 
-    AorShard& aor_shard(std::string_view aor_key);
+    static uint64_t aor_hash(std::string_view aor_key);
+    AorShard& aor_shard(uint64_t aor_hash);
     static TokenHash token_hash(std::string_view flow_token);
     FlowShard& flow_shard(TokenHash token);
     const FlowShard& flow_shard(TokenHash token) const;
@@ -200,10 +201,10 @@ private:
     enum class Reschedule : uint8_t { kIfEarlier, kAlways };
     // Writes work's bindings back as `aor_key`'s block (`block`: the one they
     // were read from, or null), keeping the set, the heap and the flow index
-    // in step (`before`: the token hashes read). Returns the AOR's block, null
-    // when no binding is left.
-    AorBlock* commit(AorShard& shard, AorBlock* block, std::string_view aor_key, const Work& work,
-                     const TokenHashes& before, Reschedule reschedule = Reschedule::kIfEarlier)
+    // in step (work.original_tokens(): the token hashes read). Returns the
+    // AOR's block, null when no binding is left.
+    AorBlock* commit(AorShard& shard, AorBlock* block, std::string_view aor_key, Work& work,
+                     Reschedule reschedule = Reschedule::kIfEarlier)
         ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
     static Time earliest_expiry(const Work& work);
     // Writes a refresh's changed fields into `block`; false when it must be
