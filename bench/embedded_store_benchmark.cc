@@ -11,6 +11,7 @@
 //   BM_EmbeddedStoreRefresh   N refreshes (same flow, higher CSeq) of N AORs
 //   BM_EmbeddedStoreMove      N re-registrations, each moving its binding to the
 //                             other of two flow tokens (OB-REG-18)
+//   BM_EmbeddedStoreLookup    N lookups by AOR (a request routed by AOR)
 //   BM_EmbeddedStoreExpire    expire() until N AORs' bindings are gone
 //   BM_EmbeddedStoreForget    forget_flow of every token: one token carrying N
 //                             AORs, or N tokens carrying one each
@@ -204,6 +205,32 @@ void BM_EmbeddedStoreMove(benchmark::State& state) {
     report(state, n);
 }
 
+// The routing side: a request by AOR looks the AOR's bindings up (the proxy
+// role, once per request), N AORs each once per iteration.
+void BM_EmbeddedStoreLookup(benchmark::State& state) {
+    const auto n = static_cast<size_t>(state.range(0));
+    const bool one_token = state.range(1) == 1;
+    const Corpus& c = corpus();
+    state::EmbeddedStore store;
+    if (!fill(store, n, one_token)) {
+        state.SkipWithError("a REGISTER was not applied");
+        return;
+    }
+    size_t found = 0;
+    for (auto _ : state) {
+        for (size_t i = 0; i < n; ++i) {
+            store.lookup(c.aors[i], kT0, [&found](state::StoreStatus, const state::AorView& aor) {
+                found += aor.bindings.size();
+                benchmark::DoNotOptimize(aor.bindings.data());
+            });
+        }
+    }
+    if (found != n * static_cast<size_t>(state.iterations())) {
+        state.SkipWithError("a lookup found no binding");
+    }
+    report(state, n);
+}
+
 void BM_EmbeddedStoreExpire(benchmark::State& state) {
     const auto n = static_cast<size_t>(state.range(0));
     const bool one_token = state.range(1) == 1;
@@ -267,6 +294,7 @@ void sizes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_EmbeddedStoreRegister)->Apply(sizes);
 BENCHMARK(BM_EmbeddedStoreRefresh)->Apply(sizes);
 BENCHMARK(BM_EmbeddedStoreMove)->Apply(sizes);
+BENCHMARK(BM_EmbeddedStoreLookup)->Apply(sizes);
 BENCHMARK(BM_EmbeddedStoreExpire)->Apply(sizes);
 BENCHMARK(BM_EmbeddedStoreForget)->Apply(sizes);
 

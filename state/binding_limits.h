@@ -38,6 +38,14 @@ inline constexpr uint32_t kExpireAorCountPerCallMax = 256;
 // lock is taken ~1,600 times for such a flow, once per flow close.
 inline constexpr uint32_t kForgetAorCountPerBatchMax = 64;
 
+// Pieces of Path values around a flow token that one AOR shard of the
+// embedded store shares between its bindings (internal::PathParts), and their
+// size. A node sees its own Path (two pieces) and those of the few edges in
+// front of it; 32 pieces of up to 128 B cap a shard at 4 KiB, and a piece
+// that does not fit only costs its bytes in each binding.
+inline constexpr uint32_t kPathPartCountMax = 32;
+inline constexpr uint32_t kPathPartSizeMax = 128;
+
 // Nesting of store calls made from inside a `done` callback on one thread
 // (each level holds one scratch copy of an AOR's bindings). The registrar and
 // proxy never nest; 4 leaves room and turns runaway recursion into an assert.

@@ -1,36 +1,36 @@
-// The in-process binding store: sharded maps, a token index, expiry heaps.
+// The in-process binding store: sharded sets of AOR blocks, a token index,
+// expiry heaps.
 #include "state/embedded_store.h"
 
 #include <algorithm>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
 #include "core/base/assert.h"
 #include "core/base/strings.h"
+#include "state/internal/binding_codec.h"
 
 namespace fe::state {
 
 namespace {
 
-// Per-thread copies of an AOR's bindings handed to `done`, one per nesting
-// level. Bindings are copy-assigned into kept elements, so once warm a
-// callback costs memcpy and no allocation.
-struct Scratch {
-    std::vector<Binding> bindings;
-    std::string aor_key;
-};
-thread_local std::array<Scratch, kStoreCallbackDepthMax + 1> tl_scratch;
+// Nesting level of store calls made from `done` callbacks on this thread.
 thread_local uint32_t tl_depth = 0;
+// The encoding of the AOR being written back; used under one shard lock at a
+// time, never across a callback.
+thread_local std::string tl_encoded;
 
 // Shard from the top bits of a remixed hash: flat_hash_map uses the low 7 bits
 // of the same absl::Hash for its control bytes, so taking the shard from
 // those would leave each map only 2 distinct control values.
-size_t shard_index(std::string_view key) {
-    const uint64_t hash = absl::Hash<absl::string_view>{}(to_absl(key));
+size_t shard_of(uint64_t hash) {
     static_assert(kStoreShardCount == 64, "the shift below takes 6 bits");
     return static_cast<size_t>((hash * 0x9E3779B97F4A7C15ull) >> 58);
+}
+
+uint64_t hash_text(std::string_view text) {
+    return absl::Hash<absl::string_view>{}(to_absl(text));
 }
 
 bool expired(const Binding& b, Time now) { return b.expires_at <= now; }
@@ -47,13 +47,41 @@ bool in_order(const Binding& b, std::string_view call_id, uint32_t cseq) {
     return b.call_id != call_id || cseq > b.cseq;
 }
 
-int find_binding(const std::vector<Binding>& bindings, const BindingUpdate& u) {
+int find_binding(std::span<const Binding> bindings, const BindingUpdate& u) {
     for (size_t i = 0; i < bindings.size(); ++i) {
         if (same_key(bindings[i], u)) {
             return static_cast<int>(i);
         }
     }
     return -1;
+}
+
+// Whether `u` in `update` would leave every string of `b` as it is (a
+// refresh: only CSeq, times, q and node change).
+bool same_strings(const Binding& b, const RegisterUpdate& update, const BindingUpdate& u) {
+    if (b.contact != u.contact || b.contact_uri != u.contact_uri ||
+        b.contact_key != u.contact_key || b.instance_key != u.instance_key ||
+        b.flow_token != update.flow_token || b.call_id != update.call_id ||
+        b.path.size() != update.path.size()) {
+        return false;
+    }
+    for (size_t i = 0; i < update.path.size(); ++i) {
+        if (b.path[i] != update.path[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// The part of assign_binding() that a refresh with same_strings() changes.
+void assign_fields(Binding& b, const RegisterUpdate& update, const BindingUpdate& u, Time now) {
+    b.reg_id = u.reg_id;
+    b.expires_at = now + u.expires_in;
+    b.cseq = update.cseq;
+    b.has_q = u.has_q;
+    b.q_thousandths = u.q_thousandths;
+    b.updated_at = now;  // OB-REG-19.
+    b.node_id = update.node_id;
 }
 
 void assign_binding(Binding& b, const RegisterUpdate& update, const BindingUpdate& u, Time now) {
@@ -77,7 +105,100 @@ void assign_binding(Binding& b, const RegisterUpdate& update, const BindingUpdat
     b.node_id = update.node_id;
 }
 
+bool contains(const absl::InlinedVector<uint64_t, 4>& hashes, uint64_t h) {
+    return std::find(hashes.begin(), hashes.end(), h) != hashes.end();
+}
+
 }  // namespace
+
+// An AOR's bindings while an operation works on them: bindings[0 .. count),
+// decoded from its block. Elements past `count` are kept with their strings'
+// capacity, so once warm an operation allocates nothing.
+struct EmbeddedStore::Work {
+    std::vector<Binding> bindings;
+    size_t count = 0;
+    std::string aor_key;
+    // Where each binding's fields are in the block load() read.
+    std::vector<internal::FieldsSpan> fields;
+    // Whether the set of flow tokens may differ from what load() read (a
+    // binding came, went or changed its token), i.e. the flow index may
+    // need work.
+    bool tokens_changed = false;
+    // The token hashes as load() read them, taken just before the first
+    // change that may alter them (a refresh over the same flow never hashes
+    // a token).
+    TokenHashes before;
+    bool before_known = false;
+    // Whether the block must be encoded again (a binding came, went or
+    // changed a string). When false, only the bindings in `patched` changed,
+    // and only in their fields (a refresh): they are patched in place.
+    bool needs_encode = false;
+    absl::InlinedVector<uint32_t, 4> patched;
+
+    void load(const AorBlock* block, const internal::PathParts& parts) {
+        count = block == nullptr ? 0
+                                 : internal::decode_bindings(block->body(), block->key(),
+                                                             bindings, &fields, &parts);
+        tokens_changed = false;
+        before_known = false;
+        needs_encode = false;
+        patched.clear();
+    }
+
+    // Call before changing a binding's token, adding or removing one.
+    void note_token_change() {
+        (void)original_tokens();
+        tokens_changed = true;
+    }
+    const TokenHashes& original_tokens() {
+        if (!before_known) {
+            before = token_hashes(*this);
+            before_known = true;
+        }
+        return before;
+    }
+
+    std::span<const Binding> span() const { return {bindings.data(), count}; }
+    Binding& append() {
+        note_token_change();
+        needs_encode = true;
+        if (bindings.size() <= count) {
+            bindings.emplace_back();
+        }
+        return bindings[count++];
+    }
+    // Keeps the order of the others (the order the store returns them in).
+    void erase_at(size_t index) {
+        FE_ASSERT(index < count);
+        if (!bindings[index].flow_token.empty()) {
+            note_token_change();
+        }
+        needs_encode = true;
+        std::rotate(bindings.begin() + static_cast<std::ptrdiff_t>(index),
+                    bindings.begin() + static_cast<std::ptrdiff_t>(index) + 1,
+                    bindings.begin() + static_cast<std::ptrdiff_t>(count));
+        --count;
+    }
+    template <typename Pred>
+    size_t erase_if(Pred&& pred) {
+        size_t removed = 0;
+        for (size_t i = count; i-- > 0;) {
+            if (pred(bindings[i])) {
+                erase_at(i);
+                ++removed;
+            }
+        }
+        return removed;
+    }
+};
+
+// Per-thread work areas, one per nesting level (the view a callback holds
+// lives in its level's area, so the callback may call the store again).
+EmbeddedStore::Work& EmbeddedStore::work_area() {
+    FE_ASSERT(tl_depth <= kStoreCallbackDepthMax);
+    thread_local std::array<EmbeddedStore::Work, kStoreCallbackDepthMax + 1> areas;
+    return areas[tl_depth];
+}
 
 std::string_view store_status_name(StoreStatus s) {
     switch (s) {
@@ -89,38 +210,59 @@ std::string_view store_status_name(StoreStatus s) {
     return "unknown";
 }
 
+size_t EmbeddedStore::BlockHash::operator()(std::string_view key) const { return hash_text(key); }
+
 EmbeddedStore::EmbeddedStore(EmbeddedStoreConfig config) : config_(config) {
     FE_ASSERT(config_.binding_count_per_aor_max >= 1);
     FE_ASSERT(config_.expire_aor_count_per_call_max >= 1);
 }
 
-EmbeddedStore::AorShard& EmbeddedStore::aor_shard(std::string_view aor_key) {
-    return aor_shards_[shard_index(aor_key)];
+EmbeddedStore::~EmbeddedStore() {
+    for (AorShard& shard : aor_shards_) {
+        absl::MutexLock lock(&shard.mu);
+        for (AorBlock* block : shard.aors) {
+            if (shard.expiry.contains(block)) {
+                shard.expiry.remove(block);
+            }
+            AorBlock::destroy(block);
+        }
+        shard.aors.clear();
+    }
 }
 
-EmbeddedStore::FlowShard& EmbeddedStore::flow_shard(std::string_view flow_token) {
-    return flow_shards_[shard_index(flow_token)];
+uint64_t EmbeddedStore::aor_hash(std::string_view aor_key) { return hash_text(aor_key); }
+
+EmbeddedStore::AorShard& EmbeddedStore::aor_shard(uint64_t aor_hash) {
+    return aor_shards_[shard_of(aor_hash)];
 }
 
-const EmbeddedStore::FlowShard& EmbeddedStore::flow_shard(std::string_view flow_token) const {
-    return flow_shards_[shard_index(flow_token)];
+EmbeddedStore::TokenHash EmbeddedStore::token_hash(std::string_view flow_token) {
+    return hash_text(flow_token);
 }
 
-StoreStatus EmbeddedStore::check(const RegisterUpdate& update, const AorRecord* record) const {
-    const size_t count = record == nullptr ? 0 : record->bindings.size();
+EmbeddedStore::FlowShard& EmbeddedStore::flow_shard(TokenHash token) {
+    return flow_shards_[shard_of(token)];
+}
+
+const EmbeddedStore::FlowShard& EmbeddedStore::flow_shard(TokenHash token) const {
+    return flow_shards_[shard_of(token)];
+}
+
+StoreStatus EmbeddedStore::check(const RegisterUpdate& update, const Work& work) const {
+    const std::span<const Binding> bindings = work.span();
     if (update.remove_all) {
-        for (size_t i = 0; record != nullptr && i < count; ++i) {
-            if (!in_order(record->bindings[i], update.call_id, update.cseq)) {
+        for (const Binding& b : bindings) {
+            if (!in_order(b, update.call_id, update.cseq)) {
                 return StoreStatus::kOutOfOrder;
             }
         }
         return StoreStatus::kOk;
     }
-    size_t count_after = count;
+    size_t count_after = bindings.size();
     for (const BindingUpdate& u : update.bindings) {
-        const int index = record == nullptr ? -1 : find_binding(record->bindings, u);
+        const int index = find_binding(bindings, u);
         if (index >= 0 &&
-            !in_order(record->bindings[static_cast<size_t>(index)], update.call_id, update.cseq)) {
+            !in_order(bindings[static_cast<size_t>(index)], update.call_id, update.cseq)) {
             return StoreStatus::kOutOfOrder;
         }
         if (index < 0 && u.action == BindingAction::kUpsert) {
@@ -130,143 +272,184 @@ StoreStatus EmbeddedStore::check(const RegisterUpdate& update, const AorRecord* 
         }
     }
     // An AOR already above a lowered limit may still refresh and shrink.
-    if (count_after > config_.binding_count_per_aor_max && count_after > count) {
+    if (count_after > config_.binding_count_per_aor_max && count_after > bindings.size()) {
         return StoreStatus::kTooManyBindings;
     }
     return StoreStatus::kOk;
 }
 
-void EmbeddedStore::remove_at(AorNode& aor, size_t index) {
-    std::vector<Binding>& bindings = aor.second.bindings;
-    FE_ASSERT(index < bindings.size());
-    std::string token = std::move(bindings[index].flow_token);
-    bindings.erase(bindings.begin() + static_cast<std::ptrdiff_t>(index));
-    sync_flow_index(token, aor);
-}
-
-size_t EmbeddedStore::remove_flow(AorNode& aor, std::string_view flow_token) {
-    std::vector<Binding>& bindings = aor.second.bindings;
-    const auto gone = std::remove_if(bindings.begin(), bindings.end(),
-                                     [&](const Binding& b) { return b.flow_token == flow_token; });
-    const auto removed = static_cast<size_t>(bindings.end() - gone);
-    bindings.erase(gone, bindings.end());
-    if (removed > 0) {
-        sync_flow_index(flow_token, aor);
-    }
-    return removed;
-}
-
-void EmbeddedStore::mutate(const RegisterUpdate& update, Time now, AorNode& aor) {
-    std::vector<Binding>& bindings = aor.second.bindings;
+void EmbeddedStore::mutate(const RegisterUpdate& update, Time now, Work& work) {
     if (update.remove_all) {
-        while (!bindings.empty()) {
-            remove_at(aor, bindings.size() - 1);
-        }
+        work.note_token_change();
+        work.needs_encode = true;
+        work.count = 0;
         return;
     }
-    // Whether a binding came onto update.flow_token. A refresh over the same
-    // flow does not, and then the AOR is listed under it already (the
-    // invariant), so the common REGISTER leaves the flow index alone.
-    bool token_gained = false;
     for (const BindingUpdate& u : update.bindings) {
-        const int found = find_binding(bindings, u);
+        const int found = find_binding(work.span(), u);
         if (u.action == BindingAction::kRemove) {
             if (found >= 0) {
-                remove_at(aor, static_cast<size_t>(found));
+                work.erase_at(static_cast<size_t>(found));
             }
             continue;
         }
-        if (found < 0) {
-            bindings.emplace_back();
-            assign_binding(bindings.back(), update, u, now);
-            token_gained = true;
+        // New, a refresh, or (OB-REG-18) a move to another flow: commit()
+        // brings the flow index in step.
+        if (found >= 0) {
+            Binding& b = work.bindings[static_cast<size_t>(found)];
+            if (same_strings(b, update, u)) {
+                assign_fields(b, update, u, now);
+                work.patched.push_back(static_cast<uint32_t>(found));
+                continue;
+            }
+            if (b.flow_token != update.flow_token) {
+                work.note_token_change();
+            }
+            work.needs_encode = true;
+            assign_binding(b, update, u, now);
             continue;
         }
-        Binding& b = bindings[static_cast<size_t>(found)];
-        if (b.flow_token == update.flow_token) {
-            assign_binding(b, update, u, now);  // A refresh over the same flow.
-            continue;
-        }
-        // OB-REG-18: the binding moved to another flow.
-        std::string old_token = std::move(b.flow_token);
-        assign_binding(b, update, u, now);
-        token_gained = true;
-        sync_flow_index(old_token, aor);
-    }
-    if (token_gained) {
-        sync_flow_index(update.flow_token, aor);
+        assign_binding(work.append(), update, u, now);
     }
 }
 
-void EmbeddedStore::sync_flow_index(std::string_view flow_token, const AorNode& aor) {
-    if (flow_token.empty()) {
-        return;
-    }
-    // Bounded by binding_count_per_aor_max, not by the AORs on the flow.
-    const std::vector<Binding>& bindings = aor.second.bindings;
-    const bool used = std::any_of(bindings.begin(), bindings.end(),
-                                  [&](const Binding& b) { return b.flow_token == flow_token; });
-    FlowShard& shard = flow_shard(flow_token);
-    absl::MutexLock lock(&shard.mu);
-    auto it = shard.aors_by_token.find(to_absl(flow_token));
-    if (used) {
-        if (it == shard.aors_by_token.end()) {
-            it = shard.aors_by_token.try_emplace(std::string(flow_token)).first;
+EmbeddedStore::TokenHashes EmbeddedStore::token_hashes(const Work& work) {
+    TokenHashes hashes;
+    for (const Binding& b : work.span()) {
+        if (b.flow_token.empty()) {
+            continue;
         }
-        (void)it->second.insert(&aor);  // False: listed already.
-        return;
+        const TokenHash h = token_hash(b.flow_token);
+        if (!contains(hashes, h)) {
+            hashes.push_back(h);
+        }
     }
+    return hashes;
+}
+
+void EmbeddedStore::list(TokenHash token, const AorBlock* block) {
+    FlowShard& shard = flow_shard(token);
+    absl::MutexLock lock(&shard.mu);
+    (void)shard.aors_by_token[token].insert(block);  // False: listed already.
+}
+
+void EmbeddedStore::unlist(TokenHash token, const AorBlock* block) {
+    FlowShard& shard = flow_shard(token);
+    absl::MutexLock lock(&shard.mu);
+    auto it = shard.aors_by_token.find(token);
     if (it == shard.aors_by_token.end()) {
         return;
     }
-    (void)it->second.erase(&aor);  // False: a forget_flow took it off already.
+    (void)it->second.erase(block);  // False: a forget_flow took it off already.
     if (it->second.empty()) {
         shard.aors_by_token.erase(it);
     }
 }
 
-size_t EmbeddedStore::purge_expired(AorNode& aor, Time now) {
-    size_t removed = 0;
-    for (size_t i = aor.second.bindings.size(); i-- > 0;) {
-        if (expired(aor.second.bindings[i], now)) {
-            remove_at(aor, i);
-            ++removed;
+void EmbeddedStore::sync_flow_index(const TokenHashes& before, const TokenHashes& after,
+                                    const AorBlock* from, const AorBlock* to) {
+    for (TokenHash h : before) {
+        if (!contains(after, h)) {
+            unlist(h, from);
+        } else if (from != to) {
+            // The block moved: re-point, unless a forget_flow took it off
+            // (it then finds the AOR by key).
+            FlowShard& shard = flow_shard(h);
+            absl::MutexLock lock(&shard.mu);
+            auto it = shard.aors_by_token.find(h);
+            if (it != shard.aors_by_token.end() && it->second.erase(from)) {
+                (void)it->second.insert(to);
+            }
         }
     }
-    return removed;
+    for (TokenHash h : after) {
+        if (!contains(before, h)) {
+            list(h, to);
+        }
+    }
 }
 
-void EmbeddedStore::schedule(AorShard& shard, std::string_view aor_key, AorRecord& record,
-                             bool force) {
-    FE_ASSERT(!record.bindings.empty());
-    Time earliest = record.bindings.front().expires_at;
-    for (const Binding& b : record.bindings) {
+Time EmbeddedStore::earliest_expiry(const Work& work) {
+    FE_ASSERT(work.count > 0);
+    Time earliest = work.bindings[0].expires_at;
+    for (const Binding& b : work.span()) {
         earliest = std::min(earliest, b.expires_at);
     }
-    // `force`: the live entry was just popped.
-    if (force || !record.has_schedule || earliest < record.scheduled_at) {
-        record.scheduled_at = earliest;
-        record.has_schedule = true;
-        shard.expiry.push(ExpiryEntry{earliest, std::string(aor_key)});
-    }
+    return earliest;
 }
 
-AorView EmbeddedStore::copy_out(std::string_view aor_key, const AorRecord* record, Time now) {
-    FE_ASSERT(tl_depth <= kStoreCallbackDepthMax);
-    Scratch& scratch = tl_scratch[tl_depth];
-    scratch.aor_key.assign(aor_key);
-    size_t count = 0;
-    for (size_t i = 0; record != nullptr && i < record->bindings.size(); ++i) {
-        const Binding& b = record->bindings[i];
-        if (expired(b, now)) {
-            continue;  // Lookups never return an expired binding.
+EmbeddedStore::AorBlock* EmbeddedStore::commit(AorShard& shard, AorBlock* block,
+                                               std::string_view aor_key, Work& work,
+                                               Reschedule reschedule) {
+    if (work.count == 0) {
+        if (block != nullptr) {
+            sync_flow_index(work.original_tokens(), {}, block, nullptr);
+            if (shard.expiry.contains(block)) {
+                shard.expiry.remove(block);
+            }
+            shard.aors.erase(block);
+            AorBlock::destroy(block);
         }
-        if (scratch.bindings.size() <= count) {
-            scratch.bindings.emplace_back();
-        }
-        scratch.bindings[count++] = b;
+        return nullptr;
     }
-    return AorView{scratch.aor_key, std::span<const Binding>(scratch.bindings.data(), count)};
+    if (block != nullptr && !work.needs_encode && patch_in_place(block, work)) {
+        schedule(shard, block, work, reschedule);
+        return block;
+    }
+    tl_encoded.clear();
+    internal::encode_bindings(work.span(), tl_encoded, &shard.path_parts);
+    AorBlock* target = block;
+    if (block == nullptr) {
+        target = AorBlock::create(aor_key, tl_encoded);
+        const bool inserted = shard.aors.insert(target).second;
+        FE_ASSERT(inserted);
+    } else if (!block->assign_body(tl_encoded)) {
+        target = AorBlock::create(block->key(), tl_encoded);
+    }
+    if (work.tokens_changed) {
+        sync_flow_index(work.original_tokens(), token_hashes(work), block, target);
+    } else if (target != block) {
+        sync_flow_index(work.original_tokens(), work.original_tokens(), block, target);
+    }
+    if (block != nullptr && target != block) {
+        // Every index now names `target`; `block` can go.
+        shard.aors.erase(block);
+        const bool inserted = shard.aors.insert(target).second;
+        FE_ASSERT(inserted);
+        if (shard.expiry.contains(block)) {
+            shard.expiry.replace(block, target);
+        }
+        AorBlock::destroy(block);
+    }
+    schedule(shard, target, work, reschedule);
+    return target;
+}
+
+bool EmbeddedStore::patch_in_place(AorBlock* block, const Work& work) {
+    // Bindings only changed their fields, and none was added or removed, so
+    // the spans load() found still name them.
+    FE_ASSERT(work.fields.size() == work.count);
+    const std::span<char> body = block->mutable_body();
+    for (uint32_t index : work.patched) {
+        FE_ASSERT(index < work.count);
+        const internal::FieldsSpan span = work.fields[index];
+        if (!internal::patch_fields(body.subspan(span.begin, span.size), work.bindings[index])) {
+            return false;  // Encoded again whole; what was patched is overwritten.
+        }
+    }
+    return true;
+}
+
+void EmbeddedStore::schedule(AorShard& shard, AorBlock* block, const Work& work,
+                             Reschedule reschedule) {
+    // A refresh that lengthens the AOR's life leaves its entry where it is
+    // (usually): it pops early, finds nothing expired and moves on
+    // (expire()). A sift per refresh would touch ~log2(n) other blocks.
+    const Time earliest = earliest_expiry(work);
+    if (reschedule == Reschedule::kAlways || !shard.expiry.contains(block) ||
+        earliest < shard.expiry.at(block)) {
+        shard.expiry.schedule(block, earliest);
+    }
 }
 
 void EmbeddedStore::finish(StoreStatus status, const AorView& view, Done& done) {
@@ -279,52 +462,48 @@ void EmbeddedStore::finish(StoreStatus status, const AorView& view, Done& done) 
 void EmbeddedStore::apply(const RegisterUpdate& update, Time now, Done done) {
     FE_ASSERT(!update.aor_key.empty());
     FE_ASSERT(!update.remove_all || update.bindings.empty());
-    AorShard& shard = aor_shard(update.aor_key);
+    // One hash of the key picks the shard and finds the AOR in it.
+    const uint64_t hash = aor_hash(update.aor_key);
+    AorShard& shard = aor_shard(hash);
+    Work& work = work_area();
     StoreStatus status;
-    AorView view;
     {
         absl::MutexLock lock(&shard.mu);
-        auto it = shard.aors.find(to_absl(update.aor_key));
-        AorRecord* record = it == shard.aors.end() ? nullptr : &it->second;
-        if (record != nullptr) {
-            purge_expired(*it, now);
-            if (record->bindings.empty()) {
-                shard.aors.erase(it);
-                record = nullptr;
-            }
+        auto it = shard.aors.find(update.aor_key, hash);
+        AorBlock* block = it == shard.aors.end() ? nullptr : *it;
+        work.load(block, shard.path_parts);
+        bool changed = work.erase_if([&](const Binding& b) { return expired(b, now); }) > 0;
+        status = check(update, work);
+        if (status == StoreStatus::kOk && (update.remove_all || !update.bindings.empty())) {
+            mutate(update, now, work);
+            changed = true;
         }
-        status = check(update, record);
-        const bool adds = std::any_of(update.bindings.begin(), update.bindings.end(),
-                                      [](const BindingUpdate& u) {
-                                          return u.action == BindingAction::kUpsert;
-                                      });
-        if (status == StoreStatus::kOk && record == nullptr && adds) {
-            it = shard.aors.try_emplace(std::string(update.aor_key)).first;
-            record = &it->second;
+        if (changed) {
+            (void)commit(shard, block, update.aor_key, work);
         }
-        if (status == StoreStatus::kOk && record != nullptr) {
-            mutate(update, now, *it);
-            if (record->bindings.empty()) {
-                shard.aors.erase(it);  // Its heap entry goes stale.
-                record = nullptr;
-            } else {
-                schedule(shard, update.aor_key, *record, /*force=*/false);
-            }
-        }
-        view = copy_out(update.aor_key, status == StoreStatus::kOk ? record : nullptr, now);
     }
-    finish(status, view, done);
+    if (status != StoreStatus::kOk) {
+        work.count = 0;
+    }
+    // Lookups never return an expired binding (one may be stored with a
+    // lifetime of zero).
+    (void)work.erase_if([&](const Binding& b) { return expired(b, now); });
+    work.aor_key.assign(update.aor_key);
+    finish(status, AorView{work.aor_key, work.span()}, done);
 }
 
 void EmbeddedStore::lookup(std::string_view aor_key, Time now, Done done) {
-    const AorShard& shard = aor_shard(aor_key);
-    AorView view;
+    const uint64_t hash = aor_hash(aor_key);
+    const AorShard& shard = aor_shard(hash);
+    Work& work = work_area();
     {
         absl::ReaderMutexLock lock(&shard.mu);
-        auto it = shard.aors.find(to_absl(aor_key));
-        view = copy_out(aor_key, it == shard.aors.end() ? nullptr : &it->second, now);
+        auto it = shard.aors.find(aor_key, hash);
+        work.load(it == shard.aors.end() ? nullptr : *it, shard.path_parts);
     }
-    finish(StoreStatus::kOk, view, done);
+    (void)work.erase_if([&](const Binding& b) { return expired(b, now); });
+    work.aor_key.assign(aor_key);
+    finish(StoreStatus::kOk, AorView{work.aor_key, work.span()}, done);
 }
 
 void EmbeddedStore::forget_flow(std::string_view flow_token, Time now) {
@@ -332,9 +511,11 @@ void EmbeddedStore::forget_flow(std::string_view flow_token, Time now) {
     if (flow_token.empty()) {
         return;
     }
-    FlowShard& flows = flow_shard(flow_token);
+    const TokenHash token = token_hash(flow_token);
+    FlowShard& flows = flow_shard(token);
+    Work& work = work_area();
     // Each round takes a batch of AORs off the token's list (copying their
-    // keys: once off the list a node may be erased by another thread) and
+    // keys: once off the list a block may be freed by another thread) and
     // then removes their bindings over the token. An apply() racing with us
     // may list an AOR under the token again; later rounds pick it up. The
     // round limit (twice the AORs listed at the start, plus a batch) keeps a
@@ -346,7 +527,7 @@ void EmbeddedStore::forget_flow(std::string_view flow_token, Time now) {
         batch.clear();
         {
             absl::MutexLock lock(&flows.mu);
-            auto it = flows.aors_by_token.find(to_absl(flow_token));
+            auto it = flows.aors_by_token.find(token);
             if (it == flows.aors_by_token.end()) {
                 return;
             }
@@ -355,23 +536,32 @@ void EmbeddedStore::forget_flow(std::string_view flow_token, Time now) {
                 first = false;
             }
             const size_t want = std::min<size_t>(budget, kForgetAorCountPerBatchMax);
-            (void)it->second.drain(want,
-                                   [&](const AorNode* aor) { batch.emplace_back(aor->first); });
+            (void)it->second.drain(
+                want, [&](const AorBlock* aor) { batch.emplace_back(aor->key()); });
             if (it->second.empty()) {
                 flows.aors_by_token.erase(it);
             }
         }
         budget -= std::min(budget, batch.size());
         for (const std::string& aor_key : batch) {
-            AorShard& shard = aor_shard(aor_key);
+            const uint64_t hash = aor_hash(aor_key);
+            AorShard& shard = aor_shard(hash);
             absl::MutexLock lock(&shard.mu);
-            auto it = shard.aors.find(to_absl(aor_key));
+            auto it = shard.aors.find(aor_key, hash);
             if (it == shard.aors.end()) {
                 continue;
             }
-            (void)remove_flow(*it, flow_token);
-            if (it->second.bindings.empty()) {
-                shard.aors.erase(it);  // Its heap entry goes stale.
+            AorBlock* block = *it;
+            work.load(block, shard.path_parts);
+            const size_t removed =
+                work.erase_if([&](const Binding& b) { return b.flow_token == flow_token; });
+            if (removed > 0) {
+                block = commit(shard, block, aor_key, work);
+            }
+            // We took the AOR off the list: back on it if a binding over
+            // another token with the same hash is left.
+            if (block != nullptr && contains(token_hashes(work), token)) {
+                list(token, block);
             }
         }
     }
@@ -380,24 +570,22 @@ void EmbeddedStore::forget_flow(std::string_view flow_token, Time now) {
 size_t EmbeddedStore::expire(Time now) {
     uint32_t budget = config_.expire_aor_count_per_call_max;
     size_t removed = 0;
+    Work& work = work_area();
     const size_t start = expire_cursor_.fetch_add(1, std::memory_order_relaxed) % kStoreShardCount;
     for (size_t k = 0; k < kStoreShardCount && budget > 0; ++k) {
         AorShard& shard = aor_shards_[(start + k) % kStoreShardCount];
         absl::MutexLock lock(&shard.mu);
-        while (budget > 0 && !shard.expiry.empty() && shard.expiry.top().at <= now) {
-            // priority_queue::top() is const; the entry is popped right after.
-            ExpiryEntry entry = std::move(const_cast<ExpiryEntry&>(shard.expiry.top()));
-            shard.expiry.pop();
+        while (budget > 0 && !shard.expiry.empty() && shard.expiry.top_at() <= now) {
             --budget;
-            auto it = shard.aors.find(to_absl(entry.aor_key));
-            if (it == shard.aors.end() || it->second.scheduled_at != entry.at) {
-                continue;  // Stale: the AOR is gone or was rescheduled earlier.
-            }
-            removed += purge_expired(*it, now);
-            if (it->second.bindings.empty()) {
-                shard.aors.erase(it);
+            AorBlock* block = shard.expiry.top();
+            work.load(block, shard.path_parts);
+            const size_t gone = work.erase_if([&](const Binding& b) { return expired(b, now); });
+            removed += gone;
+            if (gone > 0) {
+                (void)commit(shard, block, block->key(), work, Reschedule::kAlways);
             } else {
-                schedule(shard, entry.aor_key, it->second, /*force=*/true);
+                // Refreshed since it was scheduled: on to its new earliest.
+                shard.expiry.schedule(block, earliest_expiry(work));
             }
         }
     }
@@ -406,58 +594,62 @@ size_t EmbeddedStore::expire(Time now) {
 
 size_t EmbeddedStore::binding_count_for_test() const {
     size_t count = 0;
+    std::vector<Binding> bindings;
     for (const AorShard& shard : aor_shards_) {
         absl::ReaderMutexLock lock(&shard.mu);
-        for (const auto& [key, record] : shard.aors) {
-            count += record.bindings.size();
+        for (const AorBlock* block : shard.aors) {
+            count += internal::decode_bindings(block->body(), block->key(), bindings, nullptr,
+                                               &shard.path_parts);
         }
     }
     return count;
 }
 
 size_t EmbeddedStore::flow_aor_count_for_test(std::string_view flow_token) const {
-    const FlowShard& shard = flow_shard(flow_token);
+    const TokenHash token = token_hash(flow_token);
+    const FlowShard& shard = flow_shard(token);
     absl::ReaderMutexLock lock(&shard.mu);
-    auto it = shard.aors_by_token.find(to_absl(flow_token));
+    auto it = shard.aors_by_token.find(token);
     return it == shard.aors_by_token.end() ? 0 : it->second.size();
 }
 
 std::vector<std::string> EmbeddedStore::flow_aor_keys_for_test(std::string_view flow_token) const {
     std::vector<std::string> keys;
-    const FlowShard& shard = flow_shard(flow_token);
+    const TokenHash token = token_hash(flow_token);
+    const FlowShard& shard = flow_shard(token);
     absl::ReaderMutexLock lock(&shard.mu);
-    auto it = shard.aors_by_token.find(to_absl(flow_token));
+    auto it = shard.aors_by_token.find(token);
     if (it != shard.aors_by_token.end()) {
-        it->second.for_each([&](const AorNode* aor) { keys.push_back(aor->first); });
+        it->second.for_each([&](const AorBlock* aor) { keys.emplace_back(aor->key()); });
     }
     std::sort(keys.begin(), keys.end());
     return keys;
 }
 
 bool EmbeddedStore::flow_index_consistent_for_test() const {
-    // Every (AOR, token) pair of a stored binding is listed ...
+    // Every (AOR, token hash) pair of a stored binding is listed ...
     size_t pair_count = 0;
+    Work work;
     for (const AorShard& shard : aor_shards_) {
         absl::ReaderMutexLock lock(&shard.mu);
-        for (const AorNode& aor : shard.aors) {
-            if (aor.second.bindings.empty()) {
+        if (shard.expiry.size() != shard.aors.size() || !shard.expiry.valid_for_test()) {
+            return false;
+        }
+        for (const AorBlock* block : shard.aors) {
+            work.load(block, shard.path_parts);
+            if (work.count == 0) {
                 return false;  // An empty AOR must have been erased.
             }
-            absl::flat_hash_set<absl::string_view> tokens;
-            for (const Binding& b : aor.second.bindings) {
-                if (!b.flow_token.empty()) {
-                    tokens.insert(to_absl(b.flow_token));
-                }
-            }
-            for (absl::string_view token : tokens) {
-                const FlowShard& flows = flow_shard(std::string_view(token.data(), token.size()));
+            const TokenHashes hashes = token_hashes(work);
+            for (TokenHash h : hashes) {
+                const FlowShard& flows = flow_shard(h);
                 absl::ReaderMutexLock flow_lock(&flows.mu);
-                auto it = flows.aors_by_token.find(token);
-                if (it == flows.aors_by_token.end() || !it->second.contains(&aor)) {
+                auto it = flows.aors_by_token.find(h);
+                if (it == flows.aors_by_token.end() || !it->second.contains(block)) {
                     return false;
                 }
             }
-            pair_count += tokens.size();
+            pair_count += hashes.size();
         }
     }
     // ... and nothing else is: no empty list, and as many entries as pairs.

@@ -24,57 +24,80 @@
 // completion-based.
 //
 // Flow index: forget_flow(token) must find every binding routed over a flow in
-// every AOR (OB-AUTH-06), so the store keeps token -> AORs in its own shards
-// (by token hash). Invariant, whenever an AOR's shard lock is released: AOR A
-// is listed under token T exactly when some binding of A has flow_token T
-// (except while a forget_flow(T) runs: it takes AORs off T's list a batch at
-// a time and then removes their bindings over T). Locks are taken AOR shard
-// first, then flow shard, never the other way.
+// every AOR (OB-AUTH-06), so the store keeps token -> AORs in its own shards.
+// It is keyed by a 64-bit hash of the token (absl::Hash, seeded per process),
+// not the token's text: the text is in the bindings already, and a copy per
+// flow cost ~50 B. Two tokens with one hash share a list; forget_flow(T)
+// matches bindings on the text, and re-lists an AOR it visited that still
+// has a binding over the other token, so a collision costs work, never a
+// binding. Invariant, whenever an AOR's shard lock is released: AOR A is
+// listed under hash H exactly when some binding of A has a flow_token that
+// hashes to H (except while a forget_flow of such a token runs: it takes
+// AORs off H's list a batch at a time and then removes their bindings over
+// the token). Locks are taken AOR shard first, then flow shard, never the
+// other way.
 //
 // Cost per operation, independent of how many AORs a flow carries: one flow
 // may carry every user of a trunk (an edge in front of this registrar, a PBX,
 // a load generator on one socket), and a list scanned per REGISTER made such
-// a flow quadratic (issue 9: 74 % of a worker in std::find). Each token lists
-// its AORs in a SmallPointerSet of pointers to the AORs' map nodes (stable:
-// the AOR map is a node map), so listing, unlisting and "is A listed" are
+// a flow quadratic (issue 9: 74 % of a worker in std::find). Each token hash
+// lists its AORs in a OneOrSet of pointers to the AORs' blocks (the one AOR
+// inline, or a SmallPointerSet), so listing, unlisting and "is A listed" are
 // O(1). The only scans left per REGISTER are over one AOR's own bindings,
 // bounded by binding_count_per_aor_max (32). A refresh over the same flow
 // does not touch the flow index at all. forget_flow(T) costs O(AORs on T);
-// expire() O(log n) per AOR in its heap.
+// expire() O(log n) per AOR.
 //
-// Memory (64-bit, absl 20220623), per AOR, per flow token, per binding:
-//   AOR map          8 B slot + 1 control byte per capacity slot (load 7/16 to
-//                    7/8: 10-21 B per AOR) + one node of 72 B (the key string
-//                    and AorRecord; an 80 B malloc chunk) + the key's text
-//                    when longer than 15 characters.
-//   flow index       per token: a 48 B slot (token string 32 + set 16) + 1
-//                    control byte (55-110 B at that load) + the token's text
-//                    (a 40-character TCP token: a 48 B chunk). Per AOR listed:
-//                    nothing for a token's first two AORs (inline), ~27-55 B
-//                    each once a token carries three or more (a vector and a
-//                    position map; see state/internal/small_pointer_set.h).
-//   expiry heap      one 40 B entry per scheduled AOR + its key's text.
-// The bindings themselves (Binding, its strings) dominate: ~1.2 kB for an
-// outbound binding with a Path; bench/embedded_store_benchmark.cc reports
-// heap bytes per AOR (`heap_B_per_aor`). The rejected alternative, an
-// intrusive list threaded through the bindings, costs 16 B on every binding
-// even on a flow with one AOR, needs bindings at stable addresses (one
-// allocation each), and lets forget_flow walk a list that other threads are
-// unlinking from under a lock order it cannot follow.
+// Representation: an AOR is one allocation (internal::AorBlock: a 16 B
+// header, the key, then every binding in the compact form of
+// internal/binding_codec.h, where a string found in the binding's earlier
+// bytes, such as the Contact URI inside the Contact, is a back reference,
+// and a Path value holding the flow token is the token between two pieces
+// the shard shares, internal::PathParts). Every operation decodes the AOR's
+// bindings into a per-thread scratch of Bindings (the copy handed to `done`
+// anyway), works on them, and writes them back when they changed: a refresh
+// that changes only numbers (CSeq, times) by patching those bytes, anything
+// else by encoding the AOR again, in place when it fits the block, otherwise
+// into a new block that the AOR set, the expiry heap and the flow index are
+// re-pointed at before the old one is freed. Rejected: a Binding of nine
+// std::strings per binding (~1.2 kB with its map, index and heap entries,
+// 14 allocations per AOR).
 //
-// Expiry: each AOR shard has a min-heap of (time, AOR) entries. An AOR keeps
-// at most one live entry, at the earliest expiry it had when scheduled
-// (AorRecord::scheduled_at); entries that no longer match it are stale and
-// skipped when popped. A refresh that lengthens a binding does not touch the
-// heap: the old entry pops, finds nothing expired and reschedules.
+// Memory (64-bit, absl 20220623, glibc malloc), per AOR with one outbound
+// binding as flowedge-bench registers it (113 B Contact, 78 B Path, 32 B
+// Call-ID, 20 B key; 343 B in all, measured by EmbeddedStoreBlockTest.
+// HeapBytesPerOutboundAor, and bench/embedded_store_benchmark.cc reports
+// `heap_B_per_aor`):
+//   block            16 B header + key + ~230 B of bindings, one malloc chunk
+//                    (8 B of malloc header, 16 B granules): ~270 B
+//   AOR set          8 B slot + 1 control byte per capacity slot (load 7/16
+//                    to 7/8): 10-21 B
+//   expiry heap      one 16 B entry per AOR (+ the vector's spare capacity)
+//   flow index       per token hash: a 16 B slot (hash 8 + OneOrSet 8) + 1
+//                    control byte (19-39 B at that load). Per AOR listed:
+//                    nothing for a token's first AOR (inline), a 32 B
+//                    SmallPointerSet for two, ~27-55 B each once a token
+//                    carries three or more (see
+//                    state/internal/small_pointer_set.h).
+// The rejected alternative for the flow index, an intrusive list threaded
+// through the bindings, costs 16 B on every binding even on a flow with one
+// AOR and lets forget_flow walk a list that other threads are unlinking from
+// under a lock order it cannot follow.
+//
+// Expiry: each AOR shard has a min-heap with one entry per AOR
+// (internal::ExpiryHeap: each block knows its position, so there are no
+// stale entries and no key copies), at or before its earliest binding
+// expiry. A write-back moves the entry only earlier; a refresh that
+// lengthens a binding leaves it, and when it pops, finding nothing expired,
+// it moves to the AOR's earliest expiry then.
 #pragma once
 
 #include <array>
+#include <span>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <queue>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -82,11 +105,15 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/node_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/synchronization/mutex.h"
 #include "state/binding_limits.h"
 #include "state/binding_store.h"
-#include "state/internal/small_pointer_set.h"
+#include "state/internal/aor_block.h"
+#include "state/internal/binding_codec.h"
+#include "state/internal/expiry_heap.h"
+#include "state/internal/one_or_set.h"
 
 namespace fe::state {
 
@@ -100,6 +127,7 @@ public:
     explicit EmbeddedStore(EmbeddedStoreConfig config = {});
     EmbeddedStore(const EmbeddedStore&) = delete;
     EmbeddedStore& operator=(const EmbeddedStore&) = delete;
+    ~EmbeddedStore() override;
 
     void apply(const RegisterUpdate& update, Time now, Done done) override;
     void lookup(std::string_view aor_key, Time now, Done done) override;
@@ -109,64 +137,87 @@ public:
 
     // Bindings stored (expired ones not yet removed included), all shards.
     size_t binding_count_for_test() const;
-    // AORs the flow index lists under `flow_token`.
+    // AORs the flow index lists under `flow_token` (under its hash).
     size_t flow_aor_count_for_test(std::string_view flow_token) const;
     // Their keys, sorted.
     std::vector<std::string> flow_aor_keys_for_test(std::string_view flow_token) const;
     // Checks the flow-index invariant both ways over the whole store (every
-    // (AOR, token) pair of a stored binding is listed, and nothing else is).
+    // (AOR, token hash) pair of a stored binding is listed, and nothing else
+    // is) and every expiry heap.
     // Only while no other thread uses the store.
     bool flow_index_consistent_for_test() const;
-    // Entries in all expiry heaps, stale ones included.
+    // Entries in all expiry heaps: one per stored AOR.
     size_t expiry_entry_count_for_test() const;
 
 private:
-    struct AorRecord {
-        std::vector<Binding> bindings;  // Never empty while in the map.
-        // Time of this AOR's live expiry-heap entry; valid when has_schedule.
-        Time scheduled_at{};
-        bool has_schedule = false;
+    using AorBlock = internal::AorBlock;
+    // absl::Hash of a flow token: the flow index's key.
+    using TokenHash = uint64_t;
+    // The distinct token hashes of an AOR's bindings (at most one per binding).
+    using TokenHashes = absl::InlinedVector<TokenHash, 4>;
+    struct Work;
+
+    // The AOR set holds blocks and is searched by key.
+    struct BlockHash {
+        using is_transparent = void;
+        size_t operator()(const AorBlock* block) const { return (*this)(block->key()); }
+        size_t operator()(std::string_view key) const;
     };
-    struct ExpiryEntry {
-        Time at;
-        std::string aor_key;
-        friend bool operator>(const ExpiryEntry& a, const ExpiryEntry& b) { return a.at > b.at; }
+    struct BlockEq {
+        using is_transparent = void;
+        bool operator()(const AorBlock* a, const AorBlock* b) const { return a == b; }
+        bool operator()(const AorBlock* a, std::string_view key) const { return a->key() == key; }
+        bool operator()(std::string_view key, const AorBlock* a) const { return a->key() == key; }
     };
-    // A node of the AOR map: its address and key stay put from insertion to
-    // erase, so the flow index can point at it.
-    using AorNode = std::pair<const std::string, AorRecord>;
     struct alignas(64) AorShard {
         mutable absl::Mutex mu;
-        absl::node_hash_map<std::string, AorRecord> aors ABSL_GUARDED_BY(mu);
-        std::priority_queue<ExpiryEntry, std::vector<ExpiryEntry>, std::greater<>> expiry
-            ABSL_GUARDED_BY(mu);
+        // Owns its blocks (AorBlock::destroy when erased).
+        absl::flat_hash_set<AorBlock*, BlockHash, BlockEq> aors ABSL_GUARDED_BY(mu);
+        internal::ExpiryHeap<AorBlock> expiry ABSL_GUARDED_BY(mu);
+        // The pieces of Path values this shard's blocks are encoded with.
+        internal::PathParts path_parts ABSL_GUARDED_BY(mu);
     };
     struct alignas(64) FlowShard {
         mutable absl::Mutex mu;
-        // Token -> AORs with a binding routed over it (see the invariant).
-        // A listed node is alive: it is unlisted, under this lock, before its
-        // AOR is erased, so its key may be read under this lock alone.
-        absl::flat_hash_map<std::string, internal::SmallPointerSet<const AorNode>> aors_by_token
+        // Token hash -> AORs with a binding routed over such a token (see
+        // the invariant). A listed block is alive: it is unlisted or
+        // re-pointed, under this lock, before it is freed, so its key may be
+        // read under this lock alone.
+        absl::flat_hash_map<TokenHash, internal::OneOrSet<const AorBlock>> aors_by_token
             ABSL_GUARDED_BY(mu);
     };
 
-    AorShard& aor_shard(std::string_view aor_key);
-    FlowShard& flow_shard(std::string_view flow_token);
-    const FlowShard& flow_shard(std::string_view flow_token) const;
+    static uint64_t aor_hash(std::string_view aor_key);
+    AorShard& aor_shard(uint64_t aor_hash);
+    static TokenHash token_hash(std::string_view flow_token);
+    FlowShard& flow_shard(TokenHash token);
+    const FlowShard& flow_shard(TokenHash token) const;
 
     // Under the AOR shard's lock.
-    StoreStatus check(const RegisterUpdate& update, const AorRecord* record) const;
-    void mutate(const RegisterUpdate& update, Time now, AorNode& aor);
-    size_t purge_expired(AorNode& aor, Time now);
-    void remove_at(AorNode& aor, size_t index);
-    // Removes every binding of `aor` over `flow_token`; returns how many.
-    size_t remove_flow(AorNode& aor, std::string_view flow_token);
-    // Lists or unlists `aor` under `flow_token` to match its bindings.
-    void sync_flow_index(std::string_view flow_token, const AorNode& aor);
-    void schedule(AorShard& shard, std::string_view aor_key, AorRecord& record, bool force)
+    StoreStatus check(const RegisterUpdate& update, const Work& work) const;
+    static void mutate(const RegisterUpdate& update, Time now, Work& work);
+    // When commit() moves the AOR's expiry-heap entry: only earlier (a later
+    // expiry is found when the old entry pops), or to its earliest expiry.
+    enum class Reschedule : uint8_t { kIfEarlier, kAlways };
+    // Writes work's bindings back as `aor_key`'s block (`block`: the one they
+    // were read from, or null), keeping the set, the heap and the flow index
+    // in step (work.original_tokens(): the token hashes read). Returns the
+    // AOR's block, null when no binding is left.
+    AorBlock* commit(AorShard& shard, AorBlock* block, std::string_view aor_key, Work& work,
+                     Reschedule reschedule = Reschedule::kIfEarlier)
         ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
-    // Copies the unexpired bindings into this thread's scratch for `done`.
-    static AorView copy_out(std::string_view aor_key, const AorRecord* record, Time now);
+    static Time earliest_expiry(const Work& work);
+    // Writes a refresh's changed fields into `block`; false when it must be
+    // encoded again.
+    static bool patch_in_place(AorBlock* block, const Work& work);
+    void schedule(AorShard& shard, AorBlock* block, const Work& work, Reschedule reschedule)
+        ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+    void sync_flow_index(const TokenHashes& before, const TokenHashes& after, const AorBlock* from,
+                         const AorBlock* to);
+    void list(TokenHash token, const AorBlock* block);
+    void unlist(TokenHash token, const AorBlock* block);
+    static TokenHashes token_hashes(const Work& work);
+    static Work& work_area();
     static void finish(StoreStatus status, const AorView& view, Done& done);
 
     EmbeddedStoreConfig config_;

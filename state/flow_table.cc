@@ -1,6 +1,7 @@
 #include "state/flow_table.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace fe::state {
 namespace {
@@ -33,25 +34,16 @@ bool FlowTable::UdpIndexEq::operator()(uint32_t slot, const UdpKey& key) const {
     return e.local_socket == key.local_socket && e.remote == key.remote;
 }
 
-size_t FlowTable::ConnectionIndexHash::operator()(uint32_t slot) const {
-    return absl::Hash<uint32_t>{}((*entries)[slot].connection_id);
-}
-
-bool FlowTable::ConnectionIndexEq::operator()(uint32_t a, uint32_t b) const {
-    return a == b || (*entries)[a].connection_id == (*entries)[b].connection_id;
-}
-
-bool FlowTable::ConnectionIndexEq::operator()(uint32_t slot, ConnectionKey key) const {
-    return (*entries)[slot].connection_id == key.connection_id;
-}
+void FlowTable::FreeDeleter::operator()(uint32_t* p) const { std::free(p); }
 
 FlowTable::FlowTable(const FlowTableConfig& config)
     : config_(config),
-      udp_index_(0, UdpIndexHash{&entries_}, UdpIndexEq{&entries_}),
-      connection_index_(0, ConnectionIndexHash{&entries_}, ConnectionIndexEq{&entries_}) {
+      udp_index_(0, UdpIndexHash{&entries_}, UdpIndexEq{&entries_}) {
     FE_ASSERT(config_.flow_count_max > 0);
     FE_ASSERT(config_.flow_count_max <= kFlowCountMaxCeiling);
     FE_ASSERT(config_.stream_flow_count_max > 0);
+    FE_ASSERT(config_.connection_id_limit > 0);
+    FE_ASSERT(config_.connection_id_limit <= kConnectionIdLimitCeiling);
     FE_ASSERT(config_.generation_start >= 1);
     FE_ASSERT(config_.udp_idle_limit > Duration::zero());
     FE_ASSERT(config_.stream_idle_limit > Duration::zero());
@@ -59,8 +51,11 @@ FlowTable::FlowTable(const FlowTableConfig& config)
     FE_ASSERT(config_.sweep_period > Duration::zero());
     entries_.reserve(config_.flow_count_max);
     udp_index_.reserve(index_reserve_for(config_.flow_count_max));
-    connection_index_.reserve(
-        index_reserve_for(std::min(config_.stream_flow_count_max, config_.flow_count_max)));
+    // calloc: a large block comes straight from mmap, so its pages stay
+    // uncommitted until an id in them is used.
+    connection_index_.reset(
+        static_cast<uint32_t*>(std::calloc(config_.connection_id_limit, sizeof(uint32_t))));
+    FE_ASSERT(connection_index_ != nullptr);  // OOM at start is fatal.
 }
 
 uint32_t FlowTable::to_limit_ms(Duration idle_limit) {
@@ -97,19 +92,20 @@ uint32_t FlowTable::allocate(Transport transport, Time now, Duration idle_limit)
 FlowCreated FlowTable::create_stream(uint32_t connection_id, Transport transport, Time now,
                                      const Endpoint& remote) {
     FE_ASSERT(transport_is_stream(transport));
-    if (count_ >= config_.flow_count_max ||
-        connection_index_.size() >= config_.stream_flow_count_max) {
+    if (count_ >= config_.flow_count_max || stream_count_ >= config_.stream_flow_count_max ||
+        connection_id >= config_.connection_id_limit) {
         return {FlowResult::kTableFull, {}};
     }
-    if (connection_index_.contains(ConnectionKey{connection_id})) {
+    if (connection_index_[connection_id] != 0) {
         return {FlowResult::kConnectionTaken, {}};
     }
     uint32_t slot = allocate(transport, now, config_.stream_idle_limit);
     FlowEntry& e = entries_[slot];
     e.connection_id = connection_id;
     e.remote = remote;
-    bool inserted = connection_index_.insert(slot).second;
-    FE_ASSERT(inserted);
+    FE_ASSERT(slot < kNoSlot - 1);
+    connection_index_[connection_id] = slot + 1;
+    ++stream_count_;
     return {FlowResult::kOk, FlowHandle{slot, e.generation}};
 }
 
@@ -146,11 +142,13 @@ FlowEntry* FlowTable::live_entry(FlowHandle handle) {
 }
 
 std::optional<FlowHandle> FlowTable::find_by_connection(uint32_t connection_id) const {
-    auto it = connection_index_.find(ConnectionKey{connection_id});
-    if (it == connection_index_.end()) {
+    if (connection_id >= config_.connection_id_limit || connection_index_[connection_id] == 0) {
         return std::nullopt;
     }
-    return FlowHandle{*it, entries_[*it].generation};
+    const uint32_t slot = connection_index_[connection_id] - 1;
+    FE_DASSERT(entries_[slot].live());
+    FE_DASSERT(entries_[slot].connection_id == connection_id);
+    return FlowHandle{slot, entries_[slot].generation};
 }
 
 std::optional<FlowHandle> FlowTable::find_udp(const Endpoint& remote,
@@ -219,9 +217,16 @@ FlowResult FlowTable::erase(FlowHandle handle) {
         return FlowResult::kStale;
     }
     // Out of the index first: its hasher reads the key from the entry.
-    size_t removed = e->is_udp() ? udp_index_.erase(handle.slot)
-                                 : connection_index_.erase(handle.slot);
-    FE_ASSERT(removed == 1);
+    if (e->is_udp()) {
+        const size_t removed = udp_index_.erase(handle.slot);
+        FE_ASSERT(removed == 1);
+    } else {
+        FE_ASSERT(e->connection_id < config_.connection_id_limit);
+        FE_ASSERT(connection_index_[e->connection_id] == handle.slot + 1);
+        connection_index_[e->connection_id] = 0;
+        FE_ASSERT(stream_count_ > 0);
+        --stream_count_;
+    }
     FE_ASSERT(count_ > 0);
     --count_;
     e->flags = 0;

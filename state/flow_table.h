@@ -5,7 +5,8 @@
 // slab; it is named by a FlowHandle {slot, generation}, which is what a flow
 // token carries (with the node and worker). Lookups are O(1) by handle, by
 // stream connection id, and for UDP by (remote address, local socket). A UDP
-// flow costs one 48-byte entry plus ~10 bytes of index: no socket, no timer.
+// flow costs one 48-byte entry plus ~10 bytes of index, a stream flow the
+// entry plus 4 bytes: no socket, no timer.
 //
 //   fe::state::FlowTable flows(fe::state::FlowTableConfig{});
 //   auto created = flows.create_udp(source, socket_index, now);
@@ -57,6 +58,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -137,6 +139,9 @@ struct FlowTableConfig {
     // Live stream flows at most (within flow_count_max); past it create_stream()
     // answers kTableFull.
     uint32_t stream_flow_count_max = kStreamFlowCountMax;
+    // Connection ids are below this; create_stream() refuses others with
+    // kTableFull (the connection index is an array of this many slots).
+    uint32_t connection_id_limit = kConnectionIdLimit;
     Duration udp_idle_limit = kUdpFlowIdleLimit;
     Duration stream_idle_limit = kStreamFlowIdleLimit;
     Duration flow_timer_grace = kFlowTimerGrace;
@@ -252,14 +257,6 @@ private:
             return H::combine(std::move(h), k.remote, k.local_socket);
         }
     };
-    struct ConnectionKey {
-        uint32_t connection_id = 0;
-    };
-
-    // The indexes store only the slot (4 bytes); hashing and comparing look
-    // the key up in the entry. That keeps an index at ~5 B per flow instead
-    // of ~30 B for a copy of the key, at the price of reading the entry when
-    // comparing, which a lookup does anyway. Transparent, so find() takes a key.
     struct UdpIndexHash {
         using is_transparent = void;
         const std::vector<FlowEntry>* entries;
@@ -273,22 +270,6 @@ private:
         bool operator()(uint32_t slot, const UdpKey& key) const;
         bool operator()(const UdpKey& key, uint32_t slot) const { return (*this)(slot, key); }
     };
-    struct ConnectionIndexHash {
-        using is_transparent = void;
-        const std::vector<FlowEntry>* entries;
-        size_t operator()(uint32_t slot) const;
-        size_t operator()(ConnectionKey key) const {
-            return absl::Hash<uint32_t>{}(key.connection_id);
-        }
-    };
-    struct ConnectionIndexEq {
-        using is_transparent = void;
-        const std::vector<FlowEntry>* entries;
-        bool operator()(uint32_t a, uint32_t b) const;
-        bool operator()(uint32_t slot, ConnectionKey key) const;
-        bool operator()(ConnectionKey key, uint32_t slot) const { return (*this)(slot, key); }
-    };
-
     FlowEntry* live_entry(FlowHandle handle);
     // Takes a free slot (or a new one at the end of the slab) and makes it a
     // live flow with the common fields set. The caller checked capacity.
@@ -308,8 +289,19 @@ private:
     size_t sweep_cursor_ = 0;
     // Live UDP flows, by (remote, local_socket).
     absl::flat_hash_set<uint32_t, UdpIndexHash, UdpIndexEq> udp_index_;
-    // Live stream flows, by connection_id.
-    absl::flat_hash_set<uint32_t, ConnectionIndexHash, ConnectionIndexEq> connection_index_;
+    // Live stream flows, by connection_id: connection_index_[id] is the
+    // flow's slot + 1, 0 for none. A plain array because connection ids are
+    // small and dense (net/'s connection table indexes, < 20,000): 4 B per
+    // id, zero pages until an id is used (calloc'd), no hashing. The hash
+    // set it replaces, reserved for the connection cap, touched a random
+    // page of its 128 KiB per insert: ~50 B per TCP flow at 2,500 flows per
+    // worker (docs/BENCHMARKS.md, memory).
+    struct FreeDeleter {
+        void operator()(uint32_t* p) const;
+    };
+    std::unique_ptr<uint32_t[], FreeDeleter> connection_index_;
+    // Live stream flows.
+    size_t stream_count_ = 0;
 };
 
 template <typename OnIdle>

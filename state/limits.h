@@ -10,8 +10,9 @@
 // flows are created (the slab is reserved, pages are touched on first use):
 //   entries   flow_count_max * sizeof(FlowEntry) = 2M * 48 B     =  96 MiB max
 //   indexes   2^22 slots * 5 B (uint32 slot + control byte)      =  20 MiB max (UDP),
-//             2^17 slots * 5 B                                      = 640 KiB (streams),
-//             of which the control bytes are committed at start
+//             of which the control bytes are committed at start;
+//             streams: kConnectionIdLimit * 4 B = 256 KiB, a page per 1,024
+//             connection ids, committed as ids are used
 // Measured (flow_table_benchmark, RSS growth / flows): 60.6 B per UDP flow at
 // 1M flows, 58.1 B at 10M, against a budget of 256 B per UDP flow in total.
 #pragma once
@@ -34,6 +35,17 @@ inline constexpr uint32_t kFlowCountMax = 2'000'000;
 // not for flow_count_max: an index reserved for 2M flows touched one random
 // page per insert and cost ~1.2 kB per TCP flow at 12,500 flows per worker.
 inline constexpr uint32_t kStreamFlowCountMax = 65'536;
+
+// Connection ids a flow table indexes (ids 0 .. limit - 1). Stream flows are
+// keyed by net/'s connection id, an index into a worker's connection table
+// (net::kConnectionCountMax = 20,000, capped by RLIMIT_NOFILE), so 2^16
+// leaves room to raise that cap; the index is an array of this many uint32
+// (256 KiB per worker, committed a page per 1,024 ids as they are used). A
+// larger id gets kTableFull from create_stream().
+inline constexpr uint32_t kConnectionIdLimit = 1u << 16;
+// The largest connection_id_limit a table accepts (64 MiB of index): a unit
+// mistake in the config, not a size anyone needs.
+inline constexpr uint32_t kConnectionIdLimitCeiling = 1u << 24;
 
 // The largest flow_count_max a table accepts. Slots are uint32 and
 // UINT32_MAX means "no slot"; 2^30 entries would be 48 GiB, far beyond any

@@ -516,5 +516,32 @@ TEST(FlowTable, StreamFlowsStopAtTheirOwnLimitWhileUdpFlowsGoOn) {
     EXPECT_EQ(table.find_by_connection(12).has_value(), true);
 }
 
+// The connection index is an array of connection_id_limit ids: an id past it
+// is refused (kTableFull, backpressure) and never found, and ids at both
+// ends of the range work; an erased flow's id is free for the next one.
+TEST(FlowTable, ConnectionIdsBeyondTheIndexAreRefused) {
+    FlowTableConfig config;
+    config.connection_id_limit = 100;
+    FlowTable table(config);
+    EXPECT_EQ(table.create_stream(100, Transport::kTcp, kT0).result, FlowResult::kTableFull);
+    EXPECT_EQ(table.create_stream(UINT32_MAX, Transport::kTcp, kT0).result, FlowResult::kTableFull);
+    EXPECT_FALSE(table.find_by_connection(100).has_value());
+    EXPECT_FALSE(table.find_by_connection(UINT32_MAX).has_value());
+    EXPECT_EQ(table.count(), 0u);
+    FlowCreated low = table.create_stream(0, Transport::kTcp, kT0);
+    FlowCreated high = table.create_stream(99, Transport::kTls, kT0);
+    ASSERT_EQ(low.result, FlowResult::kOk);
+    ASSERT_EQ(high.result, FlowResult::kOk);
+    EXPECT_EQ(table.find_by_connection(0), low.handle);
+    EXPECT_EQ(table.find_by_connection(99), high.handle);
+    EXPECT_FALSE(table.find_by_connection(50).has_value());
+    ASSERT_EQ(table.erase(low.handle), FlowResult::kOk);
+    EXPECT_FALSE(table.find_by_connection(0).has_value());
+    FlowCreated again = table.create_stream(0, Transport::kTcp, kT0);
+    ASSERT_EQ(again.result, FlowResult::kOk);
+    EXPECT_EQ(table.find_by_connection(0), again.handle);
+    EXPECT_NE(again.handle, low.handle);
+}
+
 }  // namespace
 }  // namespace fe::state
