@@ -1,6 +1,7 @@
 // The registrar role of a worker: decide, store, answer.
 #include "cluster/registrar.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -79,10 +80,13 @@ std::string_view rebase(std::string_view view, std::string_view from, std::strin
 // Seconds left, rounded up so a live binding never shows expires=0.
 uint32_t seconds_left(Time expires_at, Time now) {
     FE_ASSERT(expires_at > now);
+    // To the nearest second, at least 1: a binding another node wrote
+    // carries its expiry as wall-clock time, converted back with this node's
+    // clock offset, so "600 s from now" may read 600.001 s here; rounding up
+    // would promise the UA 601 s, more than it was granted.
     const Duration left = expires_at - now;
-    const auto whole = std::chrono::duration_cast<seconds>(left);
-    const int64_t s = whole.count() + (whole < left ? 1 : 0);
-    return static_cast<uint32_t>(std::min<int64_t>(s, UINT32_MAX));
+    const int64_t s = std::chrono::round<seconds>(left).count();
+    return static_cast<uint32_t>(std::clamp<int64_t>(s, 1, UINT32_MAX));
 }
 
 }  // namespace

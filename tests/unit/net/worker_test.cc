@@ -200,8 +200,11 @@ int tcp_connect(const Endpoint& to) {
     const socklen_t size = internal::to_sockaddr(to, address);
     const int fd = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     EXPECT_GE(fd, 0);
-    set_timeout(fd, 5000ms);
+    // The timeouts go on after connect(): with SO_SNDTIMEO set, io_uring task
+    // work (the probe's ring) interrupting this thread fails connect() with
+    // EINTR instead of restarting it.
     EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), size), 0) << strerror(errno);
+    set_timeout(fd, 5000ms);
     return fd;
 }
 

@@ -140,9 +140,11 @@ int tcp_connect(const Endpoint& to, std::chrono::milliseconds timeout = 5000ms) 
     const socklen_t size = internal::to_sockaddr(to, address);
     const int fd = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     EXPECT_GE(fd, 0);
+    // The timeout goes on after connect(), which then restarts when io_uring
+    // task work interrupts this thread (with a timeout set it fails EINTR).
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), size), 0) << strerror(errno);
     timeval tv{.tv_sec = timeout.count() / 1000, .tv_usec = (timeout.count() % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), size), 0) << strerror(errno);
     return fd;
 }
 
