@@ -236,3 +236,15 @@ def stun_decode_xor_mapped(resp):
             mapped = (ip, port)
         pos += 4 + ((alen + 3) & ~3)
     return mtype, txid, mapped
+
+
+def path_uri(ok):
+    """The URI inside the first Path value of a 200 to REGISTER."""
+    m = re.match(r"<([^>]+)>", ok.get("path"))
+    assert m, ok
+    return m.group(1)
+
+
+def token_of(uri):
+    """The user part of a flow URI: the flow token."""
+    return uri.split(":", 1)[1].split("@", 1)[0]

@@ -32,15 +32,8 @@ def register_udp(node, **kw):
     return ua, ok
 
 
-def path_uri(ok):
-    """The URI inside the first Path value of a 200 to REGISTER."""
-    m = re.match(r"<([^>]+)>", ok.get("path"))
-    assert m, ok
-    return m.group(1)
-
-
-def token_of(uri):
-    return uri.split(":", 1)[1].split("@", 1)[0]
+path_uri = siplib.path_uri
+token_of = siplib.token_of
 
 
 def message_to(uri, ruri="sip:alice@example.com", method="MESSAGE", sender=("127.0.0.1", 5999),

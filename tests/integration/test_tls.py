@@ -86,14 +86,8 @@ def register_tls(node, sips=False, **kw):
     return ua, ok
 
 
-def path_uri(ok):
-    m = re.match(r"<([^>]+)>", ok.get("path"))
-    assert m, ok
-    return m.group(1)
-
-
-def token_of(uri):
-    return uri.split(":", 1)[1].split("@", 1)[0]
+path_uri = siplib.path_uri
+token_of = siplib.token_of
 
 
 def invite_by_aor(caller, aor="sip:alice@example.com"):
