@@ -75,6 +75,14 @@ absl::Status check_tls(const Config& config) {
                     "flowedge: --listen ", a.to_string(), " and --listen ", b.to_string(),
                     " would share one TCP port: give TLS a port of its own (5061 is usual)"));
             }
+            // Likewise a ws listener and any other stream listener.
+            if (a.transport == Transport::kWs && b.transport != Transport::kWs &&
+                b.transport != Transport::kUdp && a.endpoint == b.endpoint &&
+                a.endpoint.port != 0) {
+                return absl::InvalidArgumentError(absl::StrCat(
+                    "flowedge: --listen ", a.to_string(), " and --listen ", b.to_string(),
+                    " would share one TCP port: give ws a port of its own (8080 or 80 is usual)"));
+            }
         }
     }
     const bool tls_next_hop = starts_with_ignore_case(config.next_hop, "sips:") ||
@@ -216,9 +224,10 @@ absl::StatusOr<Listen> parse_listen(std::string_view text) {
         return flag_error("--listen", text, "want PROTO:HOST:PORT, e.g. udp:127.0.0.1:5060");
     }
     auto transport = transport_from_name(text.substr(0, colon));
+    // TODO(wst): wss (a WebSocket inside TLS) once ws is complete.
     if (!transport || (*transport != Transport::kUdp && *transport != Transport::kTcp &&
-                       *transport != Transport::kTls)) {
-        return flag_error("--listen", text, "the protocol must be udp, tcp or tls");
+                       *transport != Transport::kTls && *transport != Transport::kWs)) {
+        return flag_error("--listen", text, "the protocol must be udp, tcp, tls or ws");
     }
     auto endpoint = Endpoint::parse(text.substr(colon + 1));
     if (!endpoint || text.substr(colon + 1).find(':') == std::string_view::npos) {
@@ -345,7 +354,7 @@ Runs one flowedge node: an RFC 5626 (SIP Outbound) edge proxy, registrar and
 authoritative proxy. Every worker thread owns its own io_uring and a slice of
 the client flows.
 
-  --listen PROTO:HOST:PORT  where to take SIP traffic; PROTO is udp, tcp or tls.
+  --listen PROTO:HOST:PORT  where to take SIP traffic; PROTO is udp, tcp, tls or ws.
                             Repeat for each address, e.g.
                             --listen udp:127.0.0.1:5060 --listen tcp:127.0.0.1:5060
                             --listen tls:127.0.0.1:5061

@@ -358,6 +358,7 @@ absl::Status Node::start() {
     context_.proxy.udp_port = context_.udp_port;
     context_.proxy.tcp_port = context_.tcp_port;
     context_.proxy.tls_port = context_.tls_port;
+    context_.proxy.ws_port = context_.ws_port;
     if (RAND_bytes(reinterpret_cast<uint8_t*>(&context_.proxy.branch_secret),
                    sizeof(context_.proxy.branch_secret)) != 1) {
         return absl::InternalError("flowedge: RAND_bytes failed");
@@ -386,6 +387,9 @@ absl::Status Node::learn_listeners() {
         }
         if (l.transport == Transport::kTls && context_.tls_port == 0) {
             context_.tls_port = l.endpoint.port;
+        }
+        if (l.transport == Transport::kWs && context_.ws_port == 0) {
+            context_.ws_port = l.endpoint.port;
         }
     }
     context_.advertise_host = config_.advertise;

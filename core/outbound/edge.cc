@@ -83,17 +83,20 @@ bool is_dialog_forming(const sip::Message& request) {
 }
 
 uint16_t edge_port_for(Transport transport, uint16_t udp_port, uint16_t tcp_port,
-                       uint16_t tls_port) {
+                       uint16_t tls_port, uint16_t ws_port) {
     uint16_t port = udp_port;
     if (transport == Transport::kTls) {
         port = tls_port != 0 ? tls_port : tcp_port;
+    } else if (transport == Transport::kWs) {
+        port = ws_port;
     } else if (transport_is_stream(transport)) {
         port = tcp_port;
     }
     if (port != 0) {
         return port;
     }
-    return udp_port != 0 ? udp_port : (tcp_port != 0 ? tcp_port : tls_port);
+    return udp_port != 0 ? udp_port
+                         : (tcp_port != 0 ? tcp_port : (tls_port != 0 ? tls_port : ws_port));
 }
 
 syntax::UriScheme uri_scheme_of(std::string_view uri) {

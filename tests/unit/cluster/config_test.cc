@@ -57,7 +57,7 @@ TEST(Config, BadValuesNameTheFlag) {
     };
     std::vector<Case> cases = {
         {{}, "nothing to listen on"},
-        {{"--listen", "sctp:127.0.0.1:5060"}, "udp, tcp or tls"},
+        {{"--listen", "sctp:127.0.0.1:5060"}, "udp, tcp, tls or ws"},
         {{"--listen", "udp:127.0.0.1"}, "--listen 'udp:127.0.0.1'"},
         {{"--listen", "udp:localhost:5060"}, "IP address"},
         {{"--listen", "udp:1.2.3.4:5060", "--workers", "many"}, "--workers 'many'"},
@@ -77,6 +77,29 @@ TEST(Config, BadValuesNameTheFlag) {
         EXPECT_NE(c.status().message().find(tc.message_part), std::string::npos)
             << c.status().message();
     }
+}
+
+// Issue 11: a ws listener (RFC 7118) beside udp and tcp, IPv4 and IPv6; it
+// needs no certificate, and it cannot share a port with another stream
+// listener (they are all TCP sockets).
+TEST(Config, ParsesWsListener) {
+    auto c = parse({"--listen", "udp:127.0.0.1:5060", "--listen", "tcp:127.0.0.1:5060",
+                    "--listen", "ws:127.0.0.1:8080", "--listen", "ws:[::1]:0"});
+    ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_EQ(c->listens.size(), 4u);
+    EXPECT_EQ(c->listens[2].transport, Transport::kWs);
+    EXPECT_EQ(c->listens[2].to_string(), "ws:127.0.0.1:8080");
+    EXPECT_EQ(c->listens[3].to_string(), "ws:[::1]:0");
+    EXPECT_FALSE(c->has_tls_listener());
+
+    auto shared = parse({"--listen", "tcp:127.0.0.1:5060", "--listen", "ws:127.0.0.1:5060"});
+    ASSERT_FALSE(shared.ok());
+    EXPECT_NE(shared.status().message().find("give ws a port of its own"), std::string::npos)
+        << shared.status();
+    // udp and ws may share a number: different protocols.
+    EXPECT_TRUE(parse({"--listen", "udp:127.0.0.1:5060", "--listen", "ws:127.0.0.1:5060"}).ok());
+    // TODO(wst): wss once it lands; refused until then.
+    EXPECT_FALSE(parse({"--listen", "wss:127.0.0.1:8443"}).ok());
 }
 
 // Issue 10: a tls listener with the node's certificate, key and client CAs;

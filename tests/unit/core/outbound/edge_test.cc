@@ -115,6 +115,10 @@ TEST_F(EdgeTest, FlowUriValueOverTlsAndSips) {
                              {"192.0.2.10", 5061, Transport::kTls, syntax::UriScheme::kSips},
                              ObParam::kAdd, out, sizeof(out));
     EXPECT_EQ(std::string_view(out, n), "<sips:TOK@192.0.2.10:5061;transport=tls;lr;ob>");
+    // RFC 7118 §5: a WebSocket flow's Path names transport=ws.
+    n = write_flow_uri_value("TOK", {"192.0.2.10", 8080, Transport::kWs, syntax::UriScheme::kSip},
+                             ObParam::kAdd, out, sizeof(out));
+    EXPECT_EQ(std::string_view(out, n), "<sip:TOK@192.0.2.10:8080;transport=ws;lr;ob>");
     EXPECT_EQ(uri_scheme_of("sips:example.com"), syntax::UriScheme::kSips);
     EXPECT_EQ(uri_scheme_of("SIPS:bob@example.com"), syntax::UriScheme::kSips);
     EXPECT_EQ(uri_scheme_of("sip:example.com"), syntax::UriScheme::kSip);
@@ -122,13 +126,17 @@ TEST_F(EdgeTest, FlowUriValueOverTlsAndSips) {
 }
 
 TEST_F(EdgeTest, PortForEachTransport) {
-    EXPECT_EQ(edge_port_for(Transport::kUdp, 5060, 5060, 5061), 5060);
-    EXPECT_EQ(edge_port_for(Transport::kTcp, 5060, 5070, 5061), 5070);
-    EXPECT_EQ(edge_port_for(Transport::kTls, 5060, 5070, 5061), 5061);
+    EXPECT_EQ(edge_port_for(Transport::kUdp, 5060, 5060, 5061, 8080), 5060);
+    EXPECT_EQ(edge_port_for(Transport::kTcp, 5060, 5070, 5061, 8080), 5070);
+    EXPECT_EQ(edge_port_for(Transport::kTls, 5060, 5070, 5061, 8080), 5061);
+    EXPECT_EQ(edge_port_for(Transport::kWs, 5060, 5070, 5061, 8080), 8080);
     // No TLS listener: TCP's; nothing for the transport: whichever we have.
-    EXPECT_EQ(edge_port_for(Transport::kTls, 5060, 5070, 0), 5070);
-    EXPECT_EQ(edge_port_for(Transport::kTcp, 5060, 0, 5061), 5060);
-    EXPECT_EQ(edge_port_for(Transport::kUdp, 0, 0, 5061), 5061);
+    EXPECT_EQ(edge_port_for(Transport::kTls, 5060, 5070, 0, 0), 5070);
+    EXPECT_EQ(edge_port_for(Transport::kTcp, 5060, 0, 5061, 0), 5060);
+    EXPECT_EQ(edge_port_for(Transport::kUdp, 0, 0, 5061, 0), 5061);
+    EXPECT_EQ(edge_port_for(Transport::kUdp, 0, 0, 0, 8080), 8080);
+    // No WS listener: not TCP's (a browser cannot use it), whichever we have.
+    EXPECT_EQ(edge_port_for(Transport::kWs, 5060, 5070, 0, 0), 5060);
 }
 
 // covers OB-EDGE-04: a new incarnation of the slot is another flow.
