@@ -107,11 +107,13 @@ class WsFlow:
                 assert b1 & 0x80 == 0, "a server frame is masked"
                 assert b0 & 0x70 == 0, "RSV bits set"
                 n, pos = b1 & 0x7F, 2
-                if n == 126 and len(self.buf) >= 4:
-                    n, pos = struct.unpack("!H", self.buf[2:4])[0], 4
-                elif n == 127 and len(self.buf) >= 10:
-                    n, pos = struct.unpack("!Q", self.buf[2:10])[0], 10
-                if n < 126 and len(self.buf) >= pos + n:
+                if n == 126:
+                    n, pos = (struct.unpack("!H", self.buf[2:4])[0] if len(self.buf) >= 4
+                              else None), 4
+                elif n == 127:
+                    n, pos = (struct.unpack("!Q", self.buf[2:10])[0] if len(self.buf) >= 10
+                              else None), 10
+                if n is not None and len(self.buf) >= pos + n:
                     payload = self.buf[pos:pos + n]
                     self.buf = self.buf[pos + n:]
                     assert b0 & 0x80, "a fragmented server frame"

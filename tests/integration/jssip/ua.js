@@ -10,6 +10,13 @@
 'use strict';
 
 global.WebSocket = require('ws');  // JsSIP's WebSocketInterface uses the global
+// JsSIP takes an INVITE only where WebRTC exists (window.RTCPeerConnection);
+// it makes a peer connection only to answer, which this UA never does.
+global.window = {
+    RTCPeerConnection: function RTCPeerConnection() {
+        throw new Error('no WebRTC media stack here');
+    },
+};
 const JsSIP = require('jssip');
 
 const [url, uri] = process.argv.slice(2);
