@@ -75,13 +75,14 @@ absl::Status check_tls(const Config& config) {
                     "flowedge: --listen ", a.to_string(), " and --listen ", b.to_string(),
                     " would share one TCP port: give TLS a port of its own (5061 is usual)"));
             }
-            // Likewise a ws listener and any other stream listener.
-            if (a.transport == Transport::kWs && b.transport != Transport::kWs &&
-                b.transport != Transport::kUdp && a.endpoint == b.endpoint &&
-                a.endpoint.port != 0) {
+            // Likewise a ws or wss listener and any other stream listener.
+            const bool a_ws = a.transport == Transport::kWs || a.transport == Transport::kWss;
+            if (a_ws && b.transport != a.transport && b.transport != Transport::kUdp &&
+                a.endpoint == b.endpoint && a.endpoint.port != 0) {
                 return absl::InvalidArgumentError(absl::StrCat(
                     "flowedge: --listen ", a.to_string(), " and --listen ", b.to_string(),
-                    " would share one TCP port: give ws a port of its own (8080 or 80 is usual)"));
+                    " would share one TCP port: give ", to_absl(transport_param_name(a.transport)),
+                    " a port of its own (8080 and 8443 are usual)"));
             }
         }
     }
@@ -113,7 +114,7 @@ absl::Status check_tls(const Config& config) {
     }
     if (config.tls_cert_file.empty() || config.tls_key_file.empty()) {
         return absl::InvalidArgumentError(
-            "flowedge: a tls listener needs the node's certificate and private key: give "
+            "flowedge: a tls or wss listener needs the node's certificate and private key: give "
             "--tls-cert FILE (PEM, the leaf first) and --tls-key FILE (PEM)");
     }
     if (config.tls_verify != TlsVerify::kNone && config.tls_ca_file.empty()) {
@@ -139,7 +140,7 @@ std::string_view tls_verify_name(TlsVerify verify) {
 
 bool Config::has_tls_listener() const {
     for (const Listen& l : listens) {
-        if (l.transport == Transport::kTls) {
+        if (l.transport == Transport::kTls || l.transport == Transport::kWss) {
             return true;
         }
     }
@@ -224,10 +225,8 @@ absl::StatusOr<Listen> parse_listen(std::string_view text) {
         return flag_error("--listen", text, "want PROTO:HOST:PORT, e.g. udp:127.0.0.1:5060");
     }
     auto transport = transport_from_name(text.substr(0, colon));
-    // TODO(wst): wss (a WebSocket inside TLS) once ws is complete.
-    if (!transport || (*transport != Transport::kUdp && *transport != Transport::kTcp &&
-                       *transport != Transport::kTls && *transport != Transport::kWs)) {
-        return flag_error("--listen", text, "the protocol must be udp, tcp, tls or ws");
+    if (!transport) {
+        return flag_error("--listen", text, "the protocol must be udp, tcp, tls, ws or wss");
     }
     auto endpoint = Endpoint::parse(text.substr(colon + 1));
     if (!endpoint || text.substr(colon + 1).find(':') == std::string_view::npos) {
@@ -354,7 +353,7 @@ Runs one flowedge node: an RFC 5626 (SIP Outbound) edge proxy, registrar and
 authoritative proxy. Every worker thread owns its own io_uring and a slice of
 the client flows.
 
-  --listen PROTO:HOST:PORT  where to take SIP traffic; PROTO is udp, tcp, tls or ws.
+  --listen PROTO:HOST:PORT  where to take SIP traffic; PROTO is udp, tcp, tls, ws or wss.
                             Repeat for each address, e.g.
                             --listen udp:127.0.0.1:5060 --listen tcp:127.0.0.1:5060
                             --listen tls:127.0.0.1:5061

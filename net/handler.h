@@ -114,7 +114,7 @@ public:
     // An accepted connection (outbound == false) or a completed connect().
     // A TLS connection (transport kTls) opens when its handshake completes:
     // bytes and sends are plaintext, the worker encrypts and decrypts. A
-    // WebSocket connection (kWs) opens when its 101 is queued: its messages
+    // WebSocket connection (kWs; kWss inside TLS) opens when its 101 is queued: its messages
     // come through on_stream_message(), and each send_stream() is one
     // message (the worker writes the frame header).
     virtual void on_connection_open(Runtime& runtime, ConnectionId connection, const Endpoint& peer,

@@ -122,7 +122,9 @@ absl::Status Worker::init(std::vector<WorkerSocket> sockets) {
     FE_RETURN_IF_ERROR(stream_buffers_.init(ring_, kStreamBufferGroup,
                                             config_.stream_buffer_count, kStreamBufferSize));
     for (const WorkerSocket& socket : sockets_) {
-        if (socket.transport == Transport::kTls && tls_plaintext_ == nullptr) {
+        const bool over_tls =
+            socket.transport == Transport::kTls || socket.transport == Transport::kWss;
+        if (over_tls && tls_plaintext_ == nullptr) {
             tls_plaintext_ = std::make_unique<char[]>(tls::kTlsRecordPlaintextSizeMax);
         }
     }
@@ -131,12 +133,13 @@ absl::Status Worker::init(std::vector<WorkerSocket> sockets) {
             add_udp_socket(socket);
         } else {
             tcp_listen_fds_.push_back(socket.fd);
-            listen_tls_.push_back(socket.transport == Transport::kTls ? socket.tls : nullptr);
+            const bool over_tls =
+                socket.transport == Transport::kTls || socket.transport == Transport::kWss;
+            listen_tls_.push_back(over_tls ? socket.tls : nullptr);
             listen_transport_.push_back(socket.transport);
-            FE_ASSERT((socket.transport == Transport::kTls) == (socket.tls != nullptr));
-            // TODO(wst): kWss (a WebSocket inside TLS) once WS is complete.
-            FE_ASSERT(socket.transport == Transport::kTcp || socket.transport == Transport::kTls ||
-                      socket.transport == Transport::kWs);
+            FE_ASSERT(over_tls == (socket.tls != nullptr));
+            FE_ASSERT(socket.transport == Transport::kTcp || socket.transport == Transport::kWs ||
+                      over_tls);
         }
     }
     init_accept_slots();
@@ -642,6 +645,7 @@ void Worker::free_connection(Connection& c) {
     FE_ASSERT(!c.tls_counted);
     wheel_.cancel(c.timer);
     c.tls_waiting = false;
+    c.wss = false;
     c.tls.reset();  // not earlier: deliver_tls() may still be inside it when the close starts
     release_ws_assembly(c);
     c.ws.reset();  // likewise: consume_ws() may still be inside it
@@ -716,6 +720,8 @@ void Worker::on_accept(AcceptSlot& slot, int32_t result) {
     if (tls_listener(slot.listener_index)) {
         // The handler hears of it when the handshake completes (open_tls()).
         const uint32_t listener_index = slot.listener_index;
+        // WSS: the WebSocket handshake follows the TLS one (open_tls()).
+        c.wss = listen_transport_[listener_index] == Transport::kWss;
         if (!tls_accept_parked(slot)) {
             arm_accept(slot);
         }

@@ -339,6 +339,7 @@ private:
     // handshake and then its FrameDecoder, each message handed to the
     // handler whole; its sends get a server frame header in front.
     void start_ws(Connection& connection);
+    void begin_ws_handshake(Connection& connection);
     size_t consume_ws(Connection& connection, std::string_view bytes);
     size_t consume_ws_handshake(Connection& connection, std::string_view bytes);
     size_t consume_ws_frames(Connection& connection, std::string_view bytes);

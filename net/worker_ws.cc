@@ -17,6 +17,11 @@
 // tied to that buffer below. The handshake is bounded in bytes by the codec
 // (ws::kHandshakeSizeMax, answered 400) and in time by the connection timer
 // (ws_handshake_time_max), as TLS's handshake is.
+//
+// WSS: a connection accepted on a wss listener is a TLS connection first
+// (net/worker_tls.cc); open_tls() starts the WebSocket handshake instead of
+// opening it, the plaintext from deliver_tls() comes here through
+// deliver_stream(), and sends go through send_raw() into the session.
 #include <algorithm>
 #include <array>
 #include <optional>
@@ -42,6 +47,14 @@ void Worker::start_ws(Connection& c) {
         begin_close(c, CloseReason::kShutdown, CloseMode::kAbort);
         return;
     }
+    begin_ws_handshake(c);
+    arm_stream_recv(c);
+}
+
+// The Upgrade request may come: from accept on a ws listener, from the end
+// of the TLS handshake on a wss one.
+void Worker::begin_ws_handshake(Connection& c) {
+    FE_ASSERT(c.ws == nullptr);
     // A whole frame must fit the partial buffer while it arrives, so the
     // message cap is the buffer less the largest header (and never above
     // the codec's own cap).
@@ -50,7 +63,6 @@ void Worker::start_ws(Connection& c) {
         config_.partial_message_size_max - static_cast<uint32_t>(ws::kFrameHeaderSizeMax));
     c.ws = std::make_unique<WsState>(message_size_max);
     wheel_.arm(c.timer, now_ + config_.ws_handshake_time_max);
-    arm_stream_recv(c);
 }
 
 size_t Worker::consume_ws(Connection& c, std::string_view bytes) {
@@ -90,7 +102,8 @@ size_t Worker::consume_ws_handshake(Connection& c, std::string_view bytes) {
     wheel_.cancel(c.timer);  // the partial timer takes over for what follows
     stats_.ws_handshakes_completed.add();
     c.opened = true;
-    handler_->on_connection_open(*this, id_of(c), c.peer, Transport::kWs, now_);
+    handler_->on_connection_open(*this, id_of(c), c.peer,
+                                 c.tls != nullptr ? Transport::kWss : Transport::kWs, now_);
     if (c.state != Connection::State::kOpen) {
         return bytes.size();  // the handler closed it
     }

@@ -194,6 +194,10 @@ struct Worker::Connection {
     // Received bytes (plaintext, after TLS for WSS) go through its handshake
     // and then its frame decoder; sends get a frame header in front.
     std::unique_ptr<WsState> ws;
+    // Accepted on a wss listener: when the TLS handshake completes, the
+    // WebSocket one starts (ws is made then), and the handler hears of the
+    // connection after the 101, as kWss.
+    bool wss = false;
     // kConnecting: connect timeout; kOpen: TLS or WebSocket handshake
     // timeout, then partial message timeout; kClosing: flush timeout.
     time::Timer timer{&Worker::on_connection_timer, nullptr};

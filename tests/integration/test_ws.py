@@ -21,6 +21,7 @@ import random
 import re
 import shutil
 import socket
+import ssl
 import struct
 import subprocess
 import threading
@@ -33,6 +34,9 @@ from conftest import free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 JSSIP_DIR = os.path.join(HERE, "jssip")
+CERTS = os.path.join(os.path.dirname(HERE), "data", "tls")
+CA = os.path.join(CERTS, "ca.pem")
+SERVER_NAME = "p1.example.com"  # a dNSName of example-com-ec.pem
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
@@ -60,8 +64,12 @@ class WsFlow:
     """A browser-like SIP-over-WebSocket UA: one TCP connection, the Upgrade,
     then one SIP message per text frame."""
 
-    def __init__(self, addr, protocol="sip", timeout=5.0):
+    def __init__(self, addr, protocol="sip", timeout=5.0, tls=False):
         self.sock = socket.create_connection(addr, timeout=timeout)
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.load_verify_locations(CA)
+            self.sock = ctx.wrap_socket(self.sock, server_hostname=SERVER_NAME)
         self.buf = b""
         self.host = "%08x.invalid" % random.getrandbits(32)
         self.local = (self.host, 9)  # what a browser puts in Via and Contact
@@ -136,7 +144,7 @@ class WsFlow:
                 self._fill(deadline)
         except ConnectionError:
             return True
-        except (socket.timeout, OSError):
+        except (socket.timeout, ssl.SSLError, OSError):
             return False
 
     def close(self):
@@ -153,10 +161,26 @@ def ws_node(start_node):
     return node
 
 
-def register_ws(node, aor="sip:alice@example.com"):
-    ua = WsFlow(node.ws_addr)
+@pytest.fixture
+def wss_node(start_node):
+    """A node on UDP and TCP at one port, WS at another and WSS (WebSocket
+    inside TLS, the node presenting example-com-ec) at a third."""
+    ws_port, wss_port = free_port(), free_port()
+    node = start_node(["--workers", "2", "--listen", "ws:127.0.0.1:%d" % ws_port,
+                       "--listen", "wss:127.0.0.1:%d" % wss_port,
+                       "--tls-cert", os.path.join(CERTS, "example-com-ec.pem"),
+                       "--tls-key", os.path.join(CERTS, "example-com-ec.key"),
+                       "--tls-verify", "none"])
+    node.ws_port, node.wss_port = ws_port, wss_port
+    node.ws_addr = ("127.0.0.1", ws_port)
+    node.wss_addr = ("127.0.0.1", wss_port)
+    return node
+
+
+def register_ws(node, aor="sip:alice@example.com", tls=False):
+    ua = WsFlow(node.wss_addr if tls else node.ws_addr, tls=tls)
     assert ua.status == 101, ua.response
-    ua.send(siplib.register("WS", ua.local, aor=aor))
+    ua.send(siplib.register("WSS" if tls else "WS", ua.local, aor=aor))
     ok = ua.recv()
     assert ok.status == 200, ok
     return ua, ok
@@ -331,6 +355,38 @@ def test_handshake_without_sip_is_refused(ws_node):
     assert ua.status == 400, ua.response
     assert ua.closed_by_peer()
     ua.close()
+
+
+# covers OB-EDGE-01, OB-EDGE-05, OB-EDGE-06, OB-EDGE-11, OB-EDGE-12 over WSS
+# (RFC 7118 §5: transport=wss, our WSS port): register, then an INVITE by AOR
+# from UDP arrives inside TLS with a Record-Route of transport=wss.
+def test_register_and_invite_over_wss(wss_node):
+    ua, ok = register_ws(wss_node, tls=True)
+    uri = path_uri(ok)
+    assert uri.endswith("@127.0.0.1:%d;transport=wss;lr;ob" % wss_node.wss_port), uri
+    caller = siplib.UdpFlow(wss_node.addr)
+    caller.send(from_udp("INVITE", caller))
+    req = next_request(ua)
+    assert req.method == "INVITE" and req.ruri.endswith(";transport=wss"), req
+    assert any(";transport=wss" in r and token_of(uri) in r for r in req.all("record-route")), req
+    ua.send(reply(req, 200, "OK"))
+    assert final_of(caller).status == 200
+    caller.close()
+    ua.close()
+
+
+# WSS keeps the WebSocket rules inside TLS: PING gets PONG, an unmasked frame
+# is closed with 1002; a WS listener beside it goes on serving.
+def test_wss_ping_and_protocol_error(wss_node):
+    ua, _ = register_ws(wss_node, tls=True)
+    ua.send_raw(frame(OP_PING, b"tls"))
+    assert ua.next_frame() == (OP_PONG, b"tls")
+    ua.send_raw(frame(OP_TEXT, b"hi", masked=False))
+    opcode, payload = ua.next_frame()
+    assert opcode == OP_CLOSE and struct.unpack("!H", payload[:2])[0] == 1002, payload
+    ua.close()
+    plain, _ = register_ws(wss_node)
+    plain.close()
 
 
 # --- JsSIP: an independently written browser SIP stack ------------------------

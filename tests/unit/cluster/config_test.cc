@@ -57,7 +57,7 @@ TEST(Config, BadValuesNameTheFlag) {
     };
     std::vector<Case> cases = {
         {{}, "nothing to listen on"},
-        {{"--listen", "sctp:127.0.0.1:5060"}, "udp, tcp, tls or ws"},
+        {{"--listen", "sctp:127.0.0.1:5060"}, "udp, tcp, tls, ws or wss"},
         {{"--listen", "udp:127.0.0.1"}, "--listen 'udp:127.0.0.1'"},
         {{"--listen", "udp:localhost:5060"}, "IP address"},
         {{"--listen", "udp:1.2.3.4:5060", "--workers", "many"}, "--workers 'many'"},
@@ -98,8 +98,23 @@ TEST(Config, ParsesWsListener) {
         << shared.status();
     // udp and ws may share a number: different protocols.
     EXPECT_TRUE(parse({"--listen", "udp:127.0.0.1:5060", "--listen", "ws:127.0.0.1:5060"}).ok());
-    // TODO(wst): wss once it lands; refused until then.
-    EXPECT_FALSE(parse({"--listen", "wss:127.0.0.1:8443"}).ok());
+    // wss is WebSocket inside TLS: it needs the node's certificate and key,
+    // and its own port.
+    auto wss = parse({"--listen", "wss:127.0.0.1:8443", "--tls-cert", "c.pem", "--tls-key",
+                      "k.pem", "--tls-verify", "none"});
+    ASSERT_TRUE(wss.ok()) << wss.status();
+    EXPECT_EQ(wss->listens[0].transport, Transport::kWss);
+    EXPECT_EQ(wss->listens[0].to_string(), "wss:127.0.0.1:8443");
+    EXPECT_TRUE(wss->has_tls_listener());
+    auto no_cert = parse({"--listen", "wss:127.0.0.1:8443"});
+    ASSERT_FALSE(no_cert.ok());
+    EXPECT_NE(no_cert.status().message().find("a tls or wss listener needs"), std::string::npos)
+        << no_cert.status();
+    auto wss_shared = parse({"--listen", "ws:127.0.0.1:8443", "--listen", "wss:127.0.0.1:8443",
+                             "--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-verify", "none"});
+    ASSERT_FALSE(wss_shared.ok());
+    EXPECT_NE(wss_shared.status().message().find("a port of its own"), std::string::npos)
+        << wss_shared.status();
 }
 
 // Issue 10: a tls listener with the node's certificate, key and client CAs;
