@@ -481,3 +481,27 @@ def test_jssip_receives_message_and_invite_by_aor_from_udp(ws_node, jssip):
     assert any(";transport=ws" in r for r in e["record_route"]), e
     assert final_of(caller).status == 486
     caller.close()
+
+
+# covers OB-EDGE-11, OB-EDGE-12 with two independent stacks: a UDP sipp
+# (sipp/caller_message_invite_busy.xml) sends a MESSAGE and an INVITE to the
+# AOR of a JsSIP UA registered over WS; both reach JsSIP, and sipp gets the
+# 200 and the 486 it expects.
+def test_sipp_over_udp_reaches_jssip_over_ws(ws_node, jssip, tmp_path):
+    from callflow import SippUA, report, sipp_binary, stop_started
+    ua = jssip()
+    ua.wait("registered")
+    sipp_binary()  # a dependency of the project (deploy/install-deps.sh): fails when missing
+    port = free_port()
+    caller = SippUA(tmp_path, "caller", "caller_message_invite_busy.xml", ws_node.addr, "u1",
+                    port=port, keys={"ruri": "sip:alice@example.com",
+                                     "contact": "sip:carol@127.0.0.1:%d" % port,
+                                     "from_user": "carol"},
+                    timeout_s=12).start()
+    try:
+        assert ua.wait("message")["body"] == "hello from sipp"
+        assert ".invalid" in ua.wait("invite")["ruri"]
+        assert caller.wait() == 0, report(caller)
+    finally:
+        caller.stop()
+        stop_started()
