@@ -267,6 +267,11 @@ absl::StatusOr<Config> parse_args(int argc, const char* const* argv) {
             config.roles = *roles;
         } else if (flag == "--domain") {
             config.domains.emplace_back(value);
+        } else if (flag == "--ws-origin") {
+            if (value.empty() || value.find_first_of(" \t\r\n,") != std::string_view::npos) {
+                return flag_error(flag, value, "want one origin, e.g. https://app.example.com");
+            }
+            config.ws_origins.emplace_back(value);
         } else if (flag == "--next-hop") {
             if (!starts_with_ignore_case(value, "sip:") && !starts_with_ignore_case(value, "sips:")) {
                 return flag_error(flag, value, "want a SIP URI, e.g. sip:10.0.0.5:5060;transport=tcp");
@@ -360,6 +365,9 @@ the client flows.
   --workers N               worker threads (default: one per core)
   --roles LIST              comma list of edge, registrar, proxy (default: all three)
   --domain D                an AOR domain this node serves (repeatable; default: any)
+  --ws-origin O             an Origin whose pages may open ws/wss connections, e.g.
+                            https://app.example.com (repeatable; others get 403;
+                            default: any; clients sending no Origin always pass)
   --next-hop URI            where a pure edge (no registrar role) sends REGISTER and
                             requests it does not route itself, e.g.
                             sip:10.0.0.5:5060;transport=tcp (transport=tls or sips:

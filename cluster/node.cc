@@ -328,6 +328,7 @@ absl::Status Node::start() {
     }
     net::WorkersConfig workers_config;
     workers_config.worker_count = worker_count;
+    workers_config.worker.ws_origins_allowed = config_.ws_origins;
     for (const Listen& l : config_.listens) {
         workers_config.listens.push_back(net::ListenSpec{
             l.transport, l.endpoint,

@@ -142,6 +142,7 @@ absl::Status Worker::init(std::vector<WorkerSocket> sockets) {
                       over_tls);
         }
     }
+    ws_origins_.assign(config_.ws_origins_allowed.begin(), config_.ws_origins_allowed.end());
     init_accept_slots();
     init_poll_slots();
     now_ = read_clock();

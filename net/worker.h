@@ -81,6 +81,11 @@ struct WorkerConfig {
     // WebSocket listeners (net/limits.h): the Upgrade request must be whole
     // within this (its size is bounded by ws::kHandshakeSizeMax).
     Duration ws_handshake_time_max = kWsHandshakeTimeMax;
+    // Origins a WebSocket handshake may come from (RFC 6455 §10.2, as
+    // browsers serialize them: "https://app.example.com"), compared ASCII
+    // case-insensitively; others get 403. Empty: any. A request without
+    // Origin (not a browser) passes either way.
+    std::vector<std::string> ws_origins_allowed;
 };
 
 // A counter written by its worker only and read by anyone (stats export,
@@ -391,6 +396,8 @@ private:
     std::vector<const tls::TlsContext*> listen_tls_;
     // listen_transport_[i]: kTcp, kTls, kWs or kWss.
     std::vector<Transport> listen_transport_;
+    // config_.ws_origins_allowed as views (into config_), for the handshake.
+    std::vector<std::string_view> ws_origins_;
     std::unique_ptr<AcceptSlot[]> accept_slots_;
     uint32_t accept_slot_count_ = 0;
     uint32_t accepts_in_flight_ = 0;

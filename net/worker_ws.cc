@@ -81,8 +81,8 @@ size_t Worker::consume_ws(Connection& c, std::string_view bytes) {
 // bytes); then the 101, and the handler hears of the connection, as kWs.
 size_t Worker::consume_ws_handshake(Connection& c, std::string_view bytes) {
     std::array<char, ws::kHandshakeResponseSizeMax> response;
-    // TODO(wst): Origin policy from config (--ws-origin); any Origin passes.
-    const ws::HandshakeResult r = ws::read_handshake(bytes, c.ws->scan, {}, response);
+    const ws::HandshakeOptions options{.origins_allowed = ws_origins_};
+    const ws::HandshakeResult r = ws::read_handshake(bytes, c.ws->scan, options, response);
     if (r.verdict == ws::HandshakeVerdict::kNeedMore) {
         return 0;
     }

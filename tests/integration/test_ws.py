@@ -64,7 +64,8 @@ class WsFlow:
     """A browser-like SIP-over-WebSocket UA: one TCP connection, the Upgrade,
     then one SIP message per text frame."""
 
-    def __init__(self, addr, protocol="sip", timeout=5.0, tls=False):
+    def __init__(self, addr, protocol="sip", timeout=5.0, tls=False,
+                 origin="https://app.example.com"):
         self.sock = socket.create_connection(addr, timeout=timeout)
         if tls:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -76,8 +77,8 @@ class WsFlow:
         key = base64.b64encode(os.urandom(16))
         request = (b"GET / HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
                    b"Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                   b"Origin: https://app.example.com\r\nSec-WebSocket-Version: 13\r\n"
-                   % (addr[0].encode(), addr[1], key))
+                   b"Origin: %s\r\nSec-WebSocket-Version: 13\r\n"
+                   % (addr[0].encode(), addr[1], key, origin.encode()))
         if protocol:
             request += b"Sec-WebSocket-Protocol: %s\r\n" % protocol.encode()
         self.sock.sendall(request + b"\r\n")
@@ -387,6 +388,26 @@ def test_wss_ping_and_protocol_error(wss_node):
     ua.close()
     plain, _ = register_ws(wss_node)
     plain.close()
+
+
+# RFC 6455 §10.2: with --ws-origin, a page from another origin gets 403; the
+# allowed origin (case-insensitively) and a client without Origin get 101.
+def test_ws_origin_policy(start_node):
+    ws_port = free_port()
+    node = start_node(["--listen", "ws:127.0.0.1:%d" % ws_port,
+                       "--ws-origin", "https://app.example.com"])
+    addr = ("127.0.0.1", ws_port)
+    evil = WsFlow(addr, origin="https://evil.example.net")
+    assert evil.status == 403, evil.response
+    assert evil.closed_by_peer()
+    assert WsFlow(addr, origin="https://APP.example.com").status == 101
+    sock = socket.create_connection(addr, timeout=5)
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                 b"Sec-WebSocket-Protocol: sip\r\n\r\n")
+    assert sock.recv(4096).startswith(b"HTTP/1.1 101 "), "a client without Origin passes"
+    sock.close()
+    evil.close()
 
 
 # --- JsSIP: an independently written browser SIP stack ------------------------

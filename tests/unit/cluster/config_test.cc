@@ -98,6 +98,13 @@ TEST(Config, ParsesWsListener) {
         << shared.status();
     // udp and ws may share a number: different protocols.
     EXPECT_TRUE(parse({"--listen", "udp:127.0.0.1:5060", "--listen", "ws:127.0.0.1:5060"}).ok());
+    auto origins = parse({"--listen", "ws:127.0.0.1:8080", "--ws-origin",
+                          "https://app.example.com", "--ws-origin=https://b.example.com"});
+    ASSERT_TRUE(origins.ok()) << origins.status();
+    EXPECT_EQ(origins->ws_origins,
+              (std::vector<std::string>{"https://app.example.com", "https://b.example.com"}));
+    EXPECT_FALSE(parse({"--listen", "ws:127.0.0.1:8080", "--ws-origin", "a b"}).ok());
+
     // wss is WebSocket inside TLS: it needs the node's certificate and key,
     // and its own port.
     auto wss = parse({"--listen", "wss:127.0.0.1:8443", "--tls-cert", "c.pem", "--tls-key",

@@ -123,10 +123,13 @@ std::string client_frame(ws::Opcode opcode, std::string_view payload,
     return frame + body;
 }
 
-std::string upgrade_request(std::string_view protocol = "sip") {
+std::string upgrade_request(std::string_view protocol = "sip", std::string_view origin = {}) {
     std::string request =
         "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+    if (!origin.empty()) {
+        request += "Origin: " + std::string(origin) + "\r\n";
+    }
     if (!protocol.empty()) {
         request += "Sec-WebSocket-Protocol: " + std::string(protocol) + "\r\n";
     }
@@ -379,6 +382,24 @@ TEST_F(WorkerWsTest, HandshakeWithoutSipIsRefusedUnopened) {
     EXPECT_TRUE(wait_until([&] { return stats().ws_handshakes_refused.get() == 1; }));
     EXPECT_EQ(handler_.ws_opened.load(), 0);
     EXPECT_EQ(handler_.closed.load(), 0);
+}
+
+TEST_F(WorkerWsTest, OriginsOutsideTheAllowedListAreRefusedWith403) {
+    WorkerConfig config;
+    config.ws_origins_allowed = {"https://app.example.com"};
+    start(config);
+    auto evil = connect_client();
+    send_all(evil->fd, upgrade_request("sip", "https://evil.example.net"));
+    EXPECT_EQ(evil->handshake(), 403);
+    EXPECT_TRUE(evil->ends());
+    auto good = connect_client();
+    send_all(good->fd, upgrade_request("sip", "HTTPS://APP.example.com"));
+    EXPECT_EQ(good->handshake(), 101);
+    auto native = connect_client();  // no Origin: not a browser, passes
+    send_all(native->fd, upgrade_request("sip"));
+    EXPECT_EQ(native->handshake(), 101);
+    EXPECT_TRUE(wait_until([&] { return handler_.ws_opened.load() == 2; }));
+    EXPECT_EQ(stats().ws_handshakes_refused.get(), 1u);
 }
 
 TEST_F(WorkerWsTest, StalledHandshakeIsClosedAtItsTimeLimit) {
