@@ -520,7 +520,7 @@ def test_sipp_over_udp_reaches_jssip_over_ws(ws_node, jssip, tmp_path):
                                      "from_user": "carol"},
                     timeout_s=12).start()
     try:
-        assert ua.wait("message")["body"] == "hello from sipp"
+        assert ua.wait("message")["body"].strip() == "hello from sipp"
         assert ".invalid" in ua.wait("invite")["ruri"]
         assert caller.wait() == 0, report(caller)
     finally:
