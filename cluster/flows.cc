@@ -220,7 +220,16 @@ bool WorkerFlows::hold(const token::Fields& target, uint32_t flow_timer_s) {
     if (entry == nullptr || entry->transport != target.transport) {
         return false;
     }
-    (void)table_.set_flow_timer(handle, seconds(flow_timer_s));
+    // A WebSocket UA keeps its flow alive with WebSocket PING/PONG, not
+    // CRLF (RFC 7118 defines no CRLF keep-alive; JsSIP sends none), and
+    // refreshes its registration well within the stream idle limit: its flow
+    // keeps that limit instead of being closed Flow-Timer seconds after its
+    // last SIP message. A browser that goes away closes its WebSocket.
+    // TODO(wst): PING idle WS flows from the worker and close those that stop
+    // answering (issue 11); then WS flows can take the Flow-Timer too.
+    if (target.transport != Transport::kWs && target.transport != Transport::kWss) {
+        (void)table_.set_flow_timer(handle, seconds(flow_timer_s));
+    }
     (void)table_.set_flags(handle, state::kFlowOutbound);
     return true;
 }

@@ -58,9 +58,9 @@ void Worker::begin_ws_handshake(Connection& c) {
     // A whole frame must fit the partial buffer while it arrives, so the
     // message cap is the buffer less the largest header (and never above
     // the codec's own cap).
-    const uint32_t message_size_max = std::min<uint32_t>(
-        ws::kMessageSizeMax,
-        config_.partial_message_size_max - static_cast<uint32_t>(ws::kFrameHeaderSizeMax));
+    const uint32_t message_size_max =
+        std::min<uint32_t>(ws::kMessageSizeMax, config_.partial_message_size_max -
+                                                    static_cast<uint32_t>(ws::kFrameHeaderSizeMax));
     c.ws = std::make_unique<WsState>(message_size_max);
     wheel_.arm(c.timer, now_ + config_.ws_handshake_time_max);
 }
