@@ -224,9 +224,9 @@ bool WorkerFlows::hold(const token::Fields& target, uint32_t flow_timer_s) {
     // CRLF (RFC 7118 defines no CRLF keep-alive; JsSIP sends none), and
     // refreshes its registration well within the stream idle limit: its flow
     // keeps that limit instead of being closed Flow-Timer seconds after its
-    // last SIP message. A browser that goes away closes its WebSocket.
-    // TODO(wst): PING idle WS flows from the worker and close those that stop
-    // answering (issue 11); then WS flows can take the Flow-Timer too.
+    // last SIP message. Liveness is net/'s instead: an idle WebSocket is
+    // sent a PING every ws_ping_interval and closed when it stops answering
+    // (net/worker_ws.cc), which ends the flow.
     if (target.transport != Transport::kWs && target.transport != Transport::kWss) {
         (void)table_.set_flow_timer(handle, seconds(flow_timer_s));
     }

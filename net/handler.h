@@ -64,6 +64,7 @@ enum class CloseReason : uint8_t {
     kWsClosed,         // the peer's close frame (answered)
     kWsProtocolError,  // the peer broke RFC 6455: closed with 1002/1007/1009 (counted)
     kWsHandshakeTimeout,  // never reaches the handler: the connection was not open yet
+    kWsPingTimeout,       // an idle WebSocket did not answer our PING in time (counted)
 };
 std::string_view close_reason_name(CloseReason reason);
 

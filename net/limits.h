@@ -83,6 +83,13 @@ inline constexpr Duration kPartialMessageTimeMax = std::chrono::seconds(30);
 // TLS's handshake limit, stops a peer holding a connection slot while saying
 // nothing.
 inline constexpr Duration kWsHandshakeTimeMax = std::chrono::seconds(10);
+// An open WebSocket that has received nothing for this long is sent a PING;
+// if nothing (the PONG, or anything else) arrives within the same time, the
+// connection is closed (1001) and counted, so its flow ends and requests for
+// it get 430 (issue 11). Browsers answer PINGs but send no keep-alives of
+// their own; 30 s stays under the UDP-less NAT and load-balancer idle
+// timeouts browsers meet (often 60 s) at one small frame per idle minute.
+inline constexpr Duration kWsPingInterval = std::chrono::seconds(30);
 // Partial buffers per worker; a connection that needs one when none is left is
 // closed (backpressure, not growth).
 inline constexpr uint32_t kPartialBufferCountMax = 1024;

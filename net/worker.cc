@@ -36,6 +36,7 @@ std::string_view close_reason_name(CloseReason reason) {
         case CloseReason::kWsClosed: return "WebSocket close";
         case CloseReason::kWsProtocolError: return "WebSocket protocol error";
         case CloseReason::kWsHandshakeTimeout: return "WebSocket handshake timeout";
+        case CloseReason::kWsPingTimeout: return "WebSocket ping timeout";
     }
     return "unknown";
 }
@@ -1041,6 +1042,9 @@ void Worker::release_partial(Connection& c) {
     c.partial_size = 0;
     if (!handshake_timer(c)) {
         wheel_.cancel(c.timer);
+        if (c.ws != nullptr && c.state == Connection::State::kOpen) {
+            arm_ws_ping(c);  // the timer is the idle PING's again
+        }
     }
 }
 
@@ -1303,6 +1307,10 @@ void Worker::on_connection_timer(time::Timer& timer, Time now) {
                 // Slowloris at the TLS layer: no handshake within its limit.
                 worker.stats_.tls_handshake_timeouts.add();
                 worker.begin_close(c, CloseReason::kTlsHandshakeTimeout, CloseMode::kAbort);
+                break;
+            }
+            if (c.ws != nullptr && !c.ws->handshaking && c.partial == nullptr) {
+                worker.on_ws_ping_timer(c);  // an idle WebSocket
                 break;
             }
             if (c.ws != nullptr && c.ws->handshaking) {

@@ -81,6 +81,8 @@ struct WorkerConfig {
     // WebSocket listeners (net/limits.h): the Upgrade request must be whole
     // within this (its size is bounded by ws::kHandshakeSizeMax).
     Duration ws_handshake_time_max = kWsHandshakeTimeMax;
+    // Idle time before a PING, and again before an unanswered one closes.
+    Duration ws_ping_interval = kWsPingInterval;
     // Origins a WebSocket handshake may come from (RFC 6455 §10.2, as
     // browsers serialize them: "https://app.example.com"), compared ASCII
     // case-insensitively; others get 403. Empty: any. A request without
@@ -152,6 +154,8 @@ struct alignas(kCacheLineSize) WorkerStats {
     Counter ws_pings_answered;
     Counter ws_closes_received;       // the peer's close frame, answered
     Counter ws_protocol_errors;       // closed with 1002, 1007 or 1009
+    Counter ws_pings_sent;            // to idle WebSockets
+    Counter ws_ping_timeouts;         // nothing came back within ws_ping_interval: closed
 };
 
 // Also an fe::FdPoller: poll_fd() arms a one-shot IORING_OP_POLL_ADD on this
@@ -349,6 +353,8 @@ private:
     size_t consume_ws_handshake(Connection& connection, std::string_view bytes);
     size_t consume_ws_frames(Connection& connection, std::string_view bytes);
     void close_ws(Connection& connection, uint16_t code, CloseReason reason);
+    void arm_ws_ping(Connection& connection);
+    void on_ws_ping_timer(Connection& connection);
     SendResult send_ws(Connection& connection, std::span<const std::string_view> parts,
                        size_t size);
     SendResult send_raw(Connection& connection, std::span<const std::string_view> parts,

@@ -99,7 +99,9 @@ size_t Worker::consume_ws_handshake(Connection& c, std::string_view bytes) {
         return bytes.size();
     }
     c.ws->handshaking = false;
-    wheel_.cancel(c.timer);  // the partial timer takes over for what follows
+    wheel_.cancel(c.timer);
+    c.ws->last_received = now_;
+    arm_ws_ping(c);  // the partial timer takes over while a frame is partial
     stats_.ws_handshakes_completed.add();
     c.opened = true;
     handler_->on_connection_open(*this, id_of(c), c.peer,
@@ -117,6 +119,8 @@ size_t Worker::consume_ws_frames(Connection& c, std::string_view bytes) {
     const std::span<uint8_t> all(reinterpret_cast<uint8_t*>(const_cast<char*>(bytes.data())),
                                  bytes.size());
     const ConnectionId id = id_of(c);
+    c.ws->last_received = now_;  // any bytes answer a PING
+    c.ws->ping_outstanding = false;
     size_t total = 0;
     while (c.state == Connection::State::kOpen) {
         // A fragmented message needs an assembly buffer: one is lent from
@@ -205,6 +209,40 @@ SendResult Worker::send_ws(Connection& c, std::span<const std::string_view> part
     std::copy(parts.begin(), parts.end(), framed.begin() + 1);
     return send_raw(c, std::span<const std::string_view>(framed.data(), parts.size() + 1),
                     size + header_size);
+}
+
+// The connection timer of an open WebSocket with no partial frame: the idle
+// PING's deadline (0 interval: no PINGs).
+void Worker::arm_ws_ping(Connection& c) {
+    if (config_.ws_ping_interval <= Duration::zero() || c.ws->close_sent) {
+        return;
+    }
+    const Time base = c.ws->ping_outstanding ? now_ : c.ws->last_received;
+    wheel_.arm(c.timer, std::max(base + config_.ws_ping_interval, now_));
+}
+
+// Idle for ws_ping_interval: a PING, or, when the last one is unanswered,
+// the close (1001, going away). Bytes received since re-arm the deadline.
+void Worker::on_ws_ping_timer(Connection& c) {
+    if (c.ws->ping_outstanding) {
+        stats_.ws_ping_timeouts.add();
+        close_ws(c, static_cast<uint16_t>(ws::CloseCode::kGoingAway),
+                 CloseReason::kWsPingTimeout);
+        return;
+    }
+    if (now_ - c.ws->last_received < config_.ws_ping_interval) {
+        arm_ws_ping(c);  // something arrived since the timer was armed
+        return;
+    }
+    std::array<uint8_t, ws::kControlFrameSizeMax> frame;
+    const size_t size = ws::write_control_frame(ws::Opcode::kPing, {}, std::nullopt, frame);
+    const std::string_view ping(reinterpret_cast<const char*>(frame.data()), size);
+    if (send_raw(c, std::span<const std::string_view>(&ping, 1), size) != SendResult::kQueued) {
+        return;  // closing (a full queue closes)
+    }
+    stats_.ws_pings_sent.add();
+    c.ws->ping_outstanding = true;
+    arm_ws_ping(c);
 }
 
 void Worker::release_ws_assembly(Connection& c) {

@@ -122,6 +122,12 @@ struct Worker::WsState {
     bool handshaking = true;
     // A close frame was queued: nothing more is sent or delivered.
     bool close_sent = false;
+    // Our PING went out and nothing came back since (on_ws_ping_timer()).
+    bool ping_outstanding = false;
+    // When the last frame arrived (open connections): the idle PING is due
+    // ws_ping_interval after it. Kept here rather than re-arming the timer
+    // on every frame.
+    Time last_received{};
     // A pool buffer of partial_message_size_max bytes while a fragmented
     // message is open; null otherwise.
     char* assembly = nullptr;

@@ -402,6 +402,36 @@ TEST_F(WorkerWsTest, OriginsOutsideTheAllowedListAreRefusedWith403) {
     EXPECT_EQ(stats().ws_handshakes_refused.get(), 1u);
 }
 
+// Issue 11: an idle WebSocket is sent a PING each ws_ping_interval; while the
+// peer answers it stays open, and one that stops answering is closed with
+// 1001 and counted (its flow ends, so requests for it get 430).
+TEST_F(WorkerWsTest, IdleWebSocketIsPingedAndClosedWhenItStopsAnswering) {
+    WorkerConfig config;
+    config.ws_ping_interval = 100ms;
+    start(config);
+    auto c = open_client();
+    for (int i = 0; i < 2; ++i) {
+        const auto ping = c->next();
+        ASSERT_TRUE(ping.has_value());
+        EXPECT_EQ(ping->kind, ws::EventKind::kPing);
+        send_all(c->fd, client_frame(ws::Opcode::kPong, ping->payload));
+    }
+    EXPECT_GE(stats().ws_pings_sent.get(), 2u);
+    EXPECT_EQ(stats().ws_ping_timeouts.get(), 0u);
+    // Now silent: one more PING, then the close.
+    const auto ping = c->next();
+    ASSERT_TRUE(ping.has_value());
+    EXPECT_EQ(ping->kind, ws::EventKind::kPing);
+    const auto close = c->next();
+    ASSERT_TRUE(close.has_value());
+    EXPECT_EQ(close->kind, ws::EventKind::kClose);
+    EXPECT_EQ(close->close_code, 1001);
+    EXPECT_TRUE(c->ends());
+    EXPECT_TRUE(wait_until([&] { return handler_.closed.load() == 1; }));
+    EXPECT_EQ(handler_.last_close_reason.load(), static_cast<int>(CloseReason::kWsPingTimeout));
+    EXPECT_EQ(stats().ws_ping_timeouts.get(), 1u);
+}
+
 TEST_F(WorkerWsTest, StalledHandshakeIsClosedAtItsTimeLimit) {
     WorkerConfig config;
     config.ws_handshake_time_max = 200ms;
