@@ -75,6 +75,15 @@ absl::Status check_tls(const Config& config) {
                     "flowedge: --listen ", a.to_string(), " and --listen ", b.to_string(),
                     " would share one TCP port: give TLS a port of its own (5061 is usual)"));
             }
+            // Likewise a ws or wss listener and any other stream listener.
+            const bool a_ws = a.transport == Transport::kWs || a.transport == Transport::kWss;
+            if (a_ws && b.transport != a.transport && b.transport != Transport::kUdp &&
+                a.endpoint == b.endpoint && a.endpoint.port != 0) {
+                return absl::InvalidArgumentError(absl::StrCat(
+                    "flowedge: --listen ", a.to_string(), " and --listen ", b.to_string(),
+                    " would share one TCP port: give ", to_absl(transport_param_name(a.transport)),
+                    " a port of its own (8080 and 8443 are usual)"));
+            }
         }
     }
     const bool tls_next_hop = starts_with_ignore_case(config.next_hop, "sips:") ||
@@ -105,7 +114,7 @@ absl::Status check_tls(const Config& config) {
     }
     if (config.tls_cert_file.empty() || config.tls_key_file.empty()) {
         return absl::InvalidArgumentError(
-            "flowedge: a tls listener needs the node's certificate and private key: give "
+            "flowedge: a tls or wss listener needs the node's certificate and private key: give "
             "--tls-cert FILE (PEM, the leaf first) and --tls-key FILE (PEM)");
     }
     if (config.tls_verify != TlsVerify::kNone && config.tls_ca_file.empty()) {
@@ -131,7 +140,7 @@ std::string_view tls_verify_name(TlsVerify verify) {
 
 bool Config::has_tls_listener() const {
     for (const Listen& l : listens) {
-        if (l.transport == Transport::kTls) {
+        if (l.transport == Transport::kTls || l.transport == Transport::kWss) {
             return true;
         }
     }
@@ -216,9 +225,8 @@ absl::StatusOr<Listen> parse_listen(std::string_view text) {
         return flag_error("--listen", text, "want PROTO:HOST:PORT, e.g. udp:127.0.0.1:5060");
     }
     auto transport = transport_from_name(text.substr(0, colon));
-    if (!transport || (*transport != Transport::kUdp && *transport != Transport::kTcp &&
-                       *transport != Transport::kTls)) {
-        return flag_error("--listen", text, "the protocol must be udp, tcp or tls");
+    if (!transport) {
+        return flag_error("--listen", text, "the protocol must be udp, tcp, tls, ws or wss");
     }
     auto endpoint = Endpoint::parse(text.substr(colon + 1));
     if (!endpoint || text.substr(colon + 1).find(':') == std::string_view::npos) {
@@ -259,6 +267,11 @@ absl::StatusOr<Config> parse_args(int argc, const char* const* argv) {
             config.roles = *roles;
         } else if (flag == "--domain") {
             config.domains.emplace_back(value);
+        } else if (flag == "--ws-origin") {
+            if (value.empty() || value.find_first_of(" \t\r\n,") != std::string_view::npos) {
+                return flag_error(flag, value, "want one origin, e.g. https://app.example.com");
+            }
+            config.ws_origins.emplace_back(value);
         } else if (flag == "--next-hop") {
             if (!starts_with_ignore_case(value, "sip:") && !starts_with_ignore_case(value, "sips:")) {
                 return flag_error(flag, value, "want a SIP URI, e.g. sip:10.0.0.5:5060;transport=tcp");
@@ -345,13 +358,16 @@ Runs one flowedge node: an RFC 5626 (SIP Outbound) edge proxy, registrar and
 authoritative proxy. Every worker thread owns its own io_uring and a slice of
 the client flows.
 
-  --listen PROTO:HOST:PORT  where to take SIP traffic; PROTO is udp, tcp or tls.
+  --listen PROTO:HOST:PORT  where to take SIP traffic; PROTO is udp, tcp, tls, ws or wss.
                             Repeat for each address, e.g.
                             --listen udp:127.0.0.1:5060 --listen tcp:127.0.0.1:5060
                             --listen tls:127.0.0.1:5061
   --workers N               worker threads (default: one per core)
   --roles LIST              comma list of edge, registrar, proxy (default: all three)
   --domain D                an AOR domain this node serves (repeatable; default: any)
+  --ws-origin O             an Origin whose pages may open ws/wss connections, e.g.
+                            https://app.example.com (repeatable; others get 403;
+                            default: any; clients sending no Origin always pass)
   --next-hop URI            where a pure edge (no registrar role) sends REGISTER and
                             requests it does not route itself, e.g.
                             sip:10.0.0.5:5060;transport=tcp (transport=tls or sips:

@@ -41,6 +41,8 @@ struct Config {
     uint32_t worker_count = 0;           // 0: one per core
     uint8_t roles = 7;                   // Role bits; all three by default
     std::vector<std::string> domains;    // AOR domains served; empty: any
+    // --ws-origin: Origins a ws/wss handshake may come from; empty: any.
+    std::vector<std::string> ws_origins;
     std::string next_hop;                // sip:HOST:PORT;transport=tcp (pure edge)
     uint32_t flow_timer_s = 120;         // RFC 5626 §4.4.1 default CRLF bound
     std::string token_key_file;          // empty: a random key per boot

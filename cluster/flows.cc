@@ -220,7 +220,16 @@ bool WorkerFlows::hold(const token::Fields& target, uint32_t flow_timer_s) {
     if (entry == nullptr || entry->transport != target.transport) {
         return false;
     }
-    (void)table_.set_flow_timer(handle, seconds(flow_timer_s));
+    // A WebSocket UA keeps its flow alive with WebSocket PING/PONG, not
+    // CRLF (RFC 7118 defines no CRLF keep-alive; JsSIP sends none), and
+    // refreshes its registration well within the stream idle limit: its flow
+    // keeps that limit instead of being closed Flow-Timer seconds after its
+    // last SIP message. Liveness is net/'s instead: an idle WebSocket is
+    // sent a PING every ws_ping_interval and closed when it stops answering
+    // (net/worker_ws.cc), which ends the flow.
+    if (target.transport != Transport::kWs && target.transport != Transport::kWss) {
+        (void)table_.set_flow_timer(handle, seconds(flow_timer_s));
+    }
     (void)table_.set_flags(handle, state::kFlowOutbound);
     return true;
 }

@@ -328,10 +328,12 @@ absl::Status Node::start() {
     }
     net::WorkersConfig workers_config;
     workers_config.worker_count = worker_count;
+    workers_config.worker.ws_origins_allowed = config_.ws_origins;
     for (const Listen& l : config_.listens) {
         workers_config.listens.push_back(net::ListenSpec{
             l.transport, l.endpoint,
-            l.transport == Transport::kTls ? tls_context_.get() : nullptr});
+            l.transport == Transport::kTls || l.transport == Transport::kWss ? tls_context_.get()
+                                                                             : nullptr});
     }
     sip_workers_.assign(worker_count, nullptr);
     workers_ = std::make_unique<net::Workers>(
@@ -358,6 +360,8 @@ absl::Status Node::start() {
     context_.proxy.udp_port = context_.udp_port;
     context_.proxy.tcp_port = context_.tcp_port;
     context_.proxy.tls_port = context_.tls_port;
+    context_.proxy.ws_port = context_.ws_port;
+    context_.proxy.wss_port = context_.wss_port;
     if (RAND_bytes(reinterpret_cast<uint8_t*>(&context_.proxy.branch_secret),
                    sizeof(context_.proxy.branch_secret)) != 1) {
         return absl::InternalError("flowedge: RAND_bytes failed");
@@ -386,6 +390,12 @@ absl::Status Node::learn_listeners() {
         }
         if (l.transport == Transport::kTls && context_.tls_port == 0) {
             context_.tls_port = l.endpoint.port;
+        }
+        if (l.transport == Transport::kWs && context_.ws_port == 0) {
+            context_.ws_port = l.endpoint.port;
+        }
+        if (l.transport == Transport::kWss && context_.wss_port == 0) {
+            context_.wss_port = l.endpoint.port;
         }
     }
     context_.advertise_host = config_.advertise;

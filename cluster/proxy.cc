@@ -667,7 +667,11 @@ void HomeProxy::send_branch_request(Call& call, uint8_t branch_index, uint8_t ta
 
     // Our Via's sent-by: the port of the transport the branch leaves on.
     const uint16_t port =
-        outbound::edge_port_for(hop.transport, config_.udp_port, config_.tcp_port, config_.tls_port);
+        outbound::edge_port_for(hop.transport, {.udp = config_.udp_port,
+                                                .tcp = config_.tcp_port,
+                                                .tls = config_.tls_port,
+                                                .ws = config_.ws_port,
+                                                .wss = config_.wss_port});
     char sent_by[txn::kSentBySizeMax];
     sip::Writer w(sent_by, sizeof(sent_by));
     w.append(config_.via_host);

@@ -109,6 +109,8 @@ struct HomeProxyConfig {
     uint16_t udp_port = 0;
     uint16_t tcp_port = 0;
     uint16_t tls_port = 0;
+    uint16_t ws_port = 0;
+    uint16_t wss_port = 0;
     // Key of the branch id hashes; random per node at startup.
     outbound::BranchSecret branch_secret = {};
     uint32_t call_count_max = kProxyCallCountMax;

@@ -183,6 +183,35 @@ size_t SipWorker::on_stream_data(net::Runtime& runtime, net::ConnectionId connec
     return consumed;
 }
 
+// One WebSocket message is one SIP message (RFC 7118 §5.1): the WebSocket
+// frames it, so it is framed like a datagram (Content-Length optional, a
+// body never longer than it says). A CRLF keep-alive inside a text frame,
+// which RFC 7118 does not define but some clients send, is answered as on
+// TCP (OB-EDGE-17), inside a frame of its own.
+void SipWorker::on_stream_message(net::Runtime& runtime, net::ConnectionId connection,
+                                  std::string_view message, Time now) {
+    FE_ASSERT(&runtime == &runtime_);
+    const std::optional<Source> source = flows_.stream_source(connection);
+    if (!source || message.empty()) {
+        return;
+    }
+    flows_.touch(*source, now);
+    const sip::FrameResult frame = sip::frame_datagram(message);
+    if (frame.kind == sip::FrameKind::kIgnore) {
+        if (message == "\r\n\r\n" &&
+            runtime_.send_stream(connection, "\r\n") == net::SendResult::kQueued) {
+            stats_.pings_answered.add();
+        }
+        return;
+    }
+    if (frame.kind == sip::FrameKind::kError) {
+        stats_.stream_framing_errors.add();
+        answer_malformed(*source, message, frame.error);
+        return;  // the message ended with its frame: the connection goes on
+    }
+    handle_message(*source, message.substr(0, frame.size), now);
+}
+
 void SipWorker::handle_message(const Source& source, std::string_view bytes, Time now) {
     sip::Message message;
     if (const sip::ParseError error = message.parse(bytes); error != sip::ParseError::kOk) {

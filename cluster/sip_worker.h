@@ -63,6 +63,8 @@ public:
     // net::Handler.
     void on_datagram(net::Runtime& runtime, net::UdpSocketId socket, const Endpoint& from,
                      std::string_view bytes, Time now) override;
+    void on_stream_message(net::Runtime& runtime, net::ConnectionId connection,
+                           std::string_view message, Time now) override;
     size_t on_stream_data(net::Runtime& runtime, net::ConnectionId connection,
                           std::string_view bytes, Time now) override;
     void on_connection_open(net::Runtime& runtime, net::ConnectionId connection,

@@ -41,6 +41,8 @@ struct NodeContext {
     uint16_t udp_port = 0;  // our UDP port (first UDP listener), 0: none
     uint16_t tcp_port = 0;  // our TCP port (first TCP listener), 0: none
     uint16_t tls_port = 0;  // our TLS port (first TLS listener), 0: none
+    uint16_t ws_port = 0;   // our WebSocket port (first ws listener), 0: none
+    uint16_t wss_port = 0;  // our secure WebSocket port (first wss listener), 0: none
     outbound::Roles roles;
     Endpoint next_hop;      // IP literal and port of --next-hop, when roles.has_next_hop
     Transport next_hop_transport = Transport::kUdp;
@@ -82,7 +84,9 @@ struct NodeContext {
     // Request-URI was sips.
     outbound::EdgeAddress address(Transport transport,
                                   syntax::UriScheme scheme = syntax::UriScheme::kSip) const {
-        const uint16_t port = outbound::edge_port_for(transport, udp_port, tcp_port, tls_port);
+        const uint16_t port = outbound::edge_port_for(
+            transport, {.udp = udp_port, .tcp = tcp_port, .tls = tls_port, .ws = ws_port,
+                        .wss = wss_port});
         return outbound::EdgeAddress{advertise_host, port, transport, scheme};
     }
 };

@@ -59,6 +59,12 @@ enum class CloseReason : uint8_t {
     // never opened for the handler, so it hears of these only after one.
     kTlsHandshakeTimeout,  // the handshake outlived tls_handshake_time_max
     kTlsFailed,            // the handshake failed or a record was bad (alert sent, counted)
+    // WebSocket listeners, after the handshake (before it the handler knows
+    // nothing of the connection).
+    kWsClosed,         // the peer's close frame (answered)
+    kWsProtocolError,  // the peer broke RFC 6455: closed with 1002/1007/1009 (counted)
+    kWsHandshakeTimeout,  // never reaches the handler: the connection was not open yet
+    kWsPingTimeout,       // an idle WebSocket did not answer our PING in time (counted)
 };
 std::string_view close_reason_name(CloseReason reason);
 
@@ -96,9 +102,22 @@ public:
     virtual size_t on_stream_data(Runtime& runtime, ConnectionId connection,
                                   std::string_view bytes, Time now) = 0;
 
+    // One whole message received on a WebSocket connection (transport kWs
+    // or kWss): RFC 7118 §5.1 puts exactly one SIP message in each, so it is
+    // framed by the WebSocket, not by Content-Length. `message` is valid only
+    // during the call. Default: handed to on_stream_data() (for handlers that
+    // never listen on WebSockets).
+    virtual void on_stream_message(Runtime& runtime, ConnectionId connection,
+                                   std::string_view message, Time now) {
+        (void)on_stream_data(runtime, connection, message, now);
+    }
+
     // An accepted connection (outbound == false) or a completed connect().
     // A TLS connection (transport kTls) opens when its handshake completes:
-    // bytes and sends are plaintext, the worker encrypts and decrypts.
+    // bytes and sends are plaintext, the worker encrypts and decrypts. A
+    // WebSocket connection (kWs; kWss inside TLS) opens when its 101 is queued: its messages
+    // come through on_stream_message(), and each send_stream() is one
+    // message (the worker writes the frame header).
     virtual void on_connection_open(Runtime& runtime, ConnectionId connection, const Endpoint& peer,
                                     Transport transport, Time now) = 0;
 

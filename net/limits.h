@@ -76,6 +76,20 @@ inline constexpr uint32_t kPartialMessageSizeMax = 64 * 1024;
 // connection is closed and counted. 30 s is generous for a real client
 // (RFC 3261 Timer B is 32 s for a whole transaction).
 inline constexpr Duration kPartialMessageTimeMax = std::chrono::seconds(30);
+// WebSocket listeners: the whole HTTP Upgrade request (at most
+// ws::kHandshakeSizeMax bytes, core/ws/limits.h) must arrive within this after
+// accept, or the connection is closed unanswered and counted. A browser sends
+// it in its first packet; 10 s leaves room for a lossy mobile link and, like
+// TLS's handshake limit, stops a peer holding a connection slot while saying
+// nothing.
+inline constexpr Duration kWsHandshakeTimeMax = std::chrono::seconds(10);
+// An open WebSocket that has received nothing for this long is sent a PING;
+// if nothing (the PONG, or anything else) arrives within the same time, the
+// connection is closed (1001) and counted, so its flow ends and requests for
+// it get 430 (issue 11). Browsers answer PINGs but send no keep-alives of
+// their own; 30 s stays under the UDP-less NAT and load-balancer idle
+// timeouts browsers meet (often 60 s) at one small frame per idle minute.
+inline constexpr Duration kWsPingInterval = std::chrono::seconds(30);
 // Partial buffers per worker; a connection that needs one when none is left is
 // closed (backpressure, not growth).
 inline constexpr uint32_t kPartialBufferCountMax = 1024;

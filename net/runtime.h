@@ -54,10 +54,10 @@ enum class [[nodiscard]] ConnectResult : uint8_t {
 
 // The listening sockets a worker is given (opened by Workers with SO_REUSEPORT).
 struct WorkerSocket {
-    Transport transport = Transport::kUdp;  // kUdp, kTcp or kTls
+    Transport transport = Transport::kUdp;  // kUdp, kTcp, kTls, kWs or kWss
     int fd = -1;     // the worker takes ownership
     Endpoint local;
-    // kTls: the server context every connection accepted here handshakes
+    // kTls and kWss: the server context every connection accepted here handshakes
     // with; shared by the workers, it outlives them.
     const tls::TlsContext* tls = nullptr;
 };

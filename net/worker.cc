@@ -33,6 +33,10 @@ std::string_view close_reason_name(CloseReason reason) {
         case CloseReason::kShutdown: return "shutdown";
         case CloseReason::kTlsHandshakeTimeout: return "TLS handshake timeout";
         case CloseReason::kTlsFailed: return "TLS failure";
+        case CloseReason::kWsClosed: return "WebSocket close";
+        case CloseReason::kWsProtocolError: return "WebSocket protocol error";
+        case CloseReason::kWsHandshakeTimeout: return "WebSocket handshake timeout";
+        case CloseReason::kWsPingTimeout: return "WebSocket ping timeout";
     }
     return "unknown";
 }
@@ -119,7 +123,9 @@ absl::Status Worker::init(std::vector<WorkerSocket> sockets) {
     FE_RETURN_IF_ERROR(stream_buffers_.init(ring_, kStreamBufferGroup,
                                             config_.stream_buffer_count, kStreamBufferSize));
     for (const WorkerSocket& socket : sockets_) {
-        if (socket.transport == Transport::kTls && tls_plaintext_ == nullptr) {
+        const bool over_tls =
+            socket.transport == Transport::kTls || socket.transport == Transport::kWss;
+        if (over_tls && tls_plaintext_ == nullptr) {
             tls_plaintext_ = std::make_unique<char[]>(tls::kTlsRecordPlaintextSizeMax);
         }
     }
@@ -128,10 +134,16 @@ absl::Status Worker::init(std::vector<WorkerSocket> sockets) {
             add_udp_socket(socket);
         } else {
             tcp_listen_fds_.push_back(socket.fd);
-            listen_tls_.push_back(socket.transport == Transport::kTls ? socket.tls : nullptr);
-            FE_ASSERT((socket.transport == Transport::kTls) == (socket.tls != nullptr));
+            const bool over_tls =
+                socket.transport == Transport::kTls || socket.transport == Transport::kWss;
+            listen_tls_.push_back(over_tls ? socket.tls : nullptr);
+            listen_transport_.push_back(socket.transport);
+            FE_ASSERT(over_tls == (socket.tls != nullptr));
+            FE_ASSERT(socket.transport == Transport::kTcp || socket.transport == Transport::kWs ||
+                      over_tls);
         }
     }
+    ws_origins_.assign(config_.ws_origins_allowed.begin(), config_.ws_origins_allowed.end());
     init_accept_slots();
     init_poll_slots();
     now_ = read_clock();
@@ -635,7 +647,10 @@ void Worker::free_connection(Connection& c) {
     FE_ASSERT(!c.tls_counted);
     wheel_.cancel(c.timer);
     c.tls_waiting = false;
+    c.wss = false;
     c.tls.reset();  // not earlier: deliver_tls() may still be inside it when the close starts
+    release_ws_assembly(c);
+    c.ws.reset();  // likewise: consume_ws() may still be inside it
     c.state = Connection::State::kFree;
     c.opened = false;
     c.flush_before_close = false;
@@ -707,10 +722,18 @@ void Worker::on_accept(AcceptSlot& slot, int32_t result) {
     if (tls_listener(slot.listener_index)) {
         // The handler hears of it when the handshake completes (open_tls()).
         const uint32_t listener_index = slot.listener_index;
+        // WSS: the WebSocket handshake follows the TLS one (open_tls()).
+        c.wss = listen_transport_[listener_index] == Transport::kWss;
         if (!tls_accept_parked(slot)) {
             arm_accept(slot);
         }
         start_tls(c, listener_index);
+        return;
+    }
+    if (listen_transport_[slot.listener_index] == Transport::kWs) {
+        // The handler hears of it when the 101 is queued (consume_ws()).
+        arm_accept(slot);
+        start_ws(c);
         return;
     }
     c.opened = true;
@@ -936,7 +959,9 @@ void Worker::deliver_with_partial(Connection& c, std::string_view bytes) {
             std::memmove(c.partial, c.partial + used, c.partial_size - used);
             c.partial_size -= static_cast<uint32_t>(used);
             // A message completed: the next one gets its own time limit.
-            wheel_.arm(c.timer, now_ + config_.partial_message_time_max);
+            if (!handshake_timer(c)) {
+                wheel_.arm(c.timer, now_ + config_.partial_message_time_max);
+            }
         }
     }
     if (c.partial_size == config_.partial_message_size_max) {
@@ -947,6 +972,9 @@ void Worker::deliver_with_partial(Connection& c, std::string_view bytes) {
 
 // Calls the handler until it consumes everything or asks for more bytes.
 size_t Worker::consume(Connection& c, std::string_view bytes) {
+    if (c.ws != nullptr) {
+        return consume_ws(c, bytes);
+    }
     const ConnectionId id = id_of(c);
     size_t total = 0;
     while (total < bytes.size()) {
@@ -969,14 +997,8 @@ bool Worker::keep_partial(Connection& c, std::string_view rest) {
         begin_close(c, CloseReason::kPartialTooLarge, CloseMode::kAbort);
         return false;
     }
-    char* buffer = nullptr;
-    if (!partial_free_.empty()) {
-        buffer = partial_free_.back();
-        partial_free_.pop_back();
-    } else if (partial_storage_.size() < config_.partial_buffer_count_max) {
-        partial_storage_.push_back(std::make_unique<char[]>(config_.partial_message_size_max));
-        buffer = partial_storage_.back().get();
-    } else {
+    char* buffer = take_partial_buffer();
+    if (buffer == nullptr) {
         stats_.partial_buffer_exhausted.add();
         begin_close(c, CloseReason::kNoPartialBuffer, CloseMode::kAbort);
         return false;
@@ -984,8 +1006,31 @@ bool Worker::keep_partial(Connection& c, std::string_view rest) {
     std::memcpy(buffer, rest.data(), rest.size());
     c.partial = buffer;
     c.partial_size = static_cast<uint32_t>(rest.size());
-    wheel_.arm(c.timer, now_ + config_.partial_message_time_max);
+    if (!handshake_timer(c)) {
+        wheel_.arm(c.timer, now_ + config_.partial_message_time_max);
+    }
     return true;
+}
+
+// A buffer of partial_message_size_max bytes from the pool (partial
+// messages, WebSocket fragment assembly), or null when the pool is spent.
+char* Worker::take_partial_buffer() {
+    if (!partial_free_.empty()) {
+        char* buffer = partial_free_.back();
+        partial_free_.pop_back();
+        return buffer;
+    }
+    if (partial_storage_.size() < config_.partial_buffer_count_max) {
+        partial_storage_.push_back(std::make_unique<char[]>(config_.partial_message_size_max));
+        return partial_storage_.back().get();
+    }
+    return nullptr;
+}
+
+// While a TLS or WebSocket handshake runs, the connection timer is the
+// handshake's deadline, which a partial request must not move.
+bool Worker::handshake_timer(const Connection& c) const {
+    return c.tls_handshaking || (c.ws != nullptr && c.ws->handshaking);
 }
 
 void Worker::release_partial(Connection& c) {
@@ -995,7 +1040,12 @@ void Worker::release_partial(Connection& c) {
     partial_free_.push_back(c.partial);
     c.partial = nullptr;
     c.partial_size = 0;
-    wheel_.cancel(c.timer);
+    if (!handshake_timer(c)) {
+        wheel_.cancel(c.timer);
+        if (c.ws != nullptr && c.state == Connection::State::kOpen) {
+            arm_ws_ping(c);  // the timer is the idle PING's again
+        }
+    }
 }
 
 SendResult Worker::send_stream(ConnectionId id, std::span<const std::string_view> parts) {
@@ -1010,24 +1060,33 @@ SendResult Worker::send_stream(ConnectionId id, std::span<const std::string_view
     for (std::string_view part : parts) {
         total += part.size();
     }
-    if (c->tls != nullptr) {
-        return send_tls(*c, parts, total);
+    if (c->ws != nullptr) {
+        return send_ws(*c, parts, total);
     }
-    if (c->send_queue_size + total > config_.send_queue_size_max) {
+    return send_raw(*c, parts, total);
+}
+
+// The connection's own bytes (TCP, or the plaintext of TLS): into the send
+// queue, encrypted first on TLS.
+SendResult Worker::send_raw(Connection& c, std::span<const std::string_view> parts, size_t total) {
+    if (c.tls != nullptr) {
+        return send_tls(c, parts, total);
+    }
+    if (c.send_queue_size + total > config_.send_queue_size_max) {
         // A reader slower than we write: close rather than grow.
         stats_.send_queue_overflows.add();
-        begin_close(*c, CloseReason::kSendQueueOverflow, CloseMode::kAbort);
+        begin_close(c, CloseReason::kSendQueueOverflow, CloseMode::kAbort);
         return SendResult::kQueueFull;
     }
-    if (!reserve_chunks(*c, total)) {
+    if (!reserve_chunks(c, total)) {
         stats_.send_chunk_exhausted.add();
         return SendResult::kBusy;
     }
     for (std::string_view part : parts) {
-        append_send(*c, part);
+        append_send(c, part);
     }
-    if (c->state == Connection::State::kOpen) {
-        schedule_send(*c);
+    if (c.state == Connection::State::kOpen) {
+        schedule_send(c);
     }
     return SendResult::kQueued;
 }
@@ -1248,6 +1307,17 @@ void Worker::on_connection_timer(time::Timer& timer, Time now) {
                 // Slowloris at the TLS layer: no handshake within its limit.
                 worker.stats_.tls_handshake_timeouts.add();
                 worker.begin_close(c, CloseReason::kTlsHandshakeTimeout, CloseMode::kAbort);
+                break;
+            }
+            if (c.ws != nullptr && !c.ws->handshaking && c.partial == nullptr) {
+                worker.on_ws_ping_timer(c);  // an idle WebSocket
+                break;
+            }
+            if (c.ws != nullptr && c.ws->handshaking) {
+                // Slowloris before the Upgrade request is whole: closed
+                // unanswered (the handler never heard of it).
+                worker.stats_.ws_handshake_timeouts.add();
+                worker.begin_close(c, CloseReason::kWsHandshakeTimeout, CloseMode::kAbort);
                 break;
             }
             // Slowloris: a partial message outlived its time limit.

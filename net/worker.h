@@ -78,6 +78,16 @@ struct WorkerConfig {
     // this, and no more than this many run at once on the worker.
     Duration tls_handshake_time_max = tls::kTlsHandshakeTimeMax;
     uint32_t tls_handshakes_in_flight_max = tls::kTlsHandshakesInFlightMax;
+    // WebSocket listeners (net/limits.h): the Upgrade request must be whole
+    // within this (its size is bounded by ws::kHandshakeSizeMax).
+    Duration ws_handshake_time_max = kWsHandshakeTimeMax;
+    // Idle time before a PING, and again before an unanswered one closes.
+    Duration ws_ping_interval = kWsPingInterval;
+    // Origins a WebSocket handshake may come from (RFC 6455 §10.2, as
+    // browsers serialize them: "https://app.example.com"), compared ASCII
+    // case-insensitively; others get 403. Empty: any. A request without
+    // Origin (not a browser) passes either way.
+    std::vector<std::string> ws_origins_allowed;
 };
 
 // A counter written by its worker only and read by anyone (stats export,
@@ -136,6 +146,16 @@ struct alignas(kCacheLineSize) WorkerStats {
     Counter tls_handshakes_deferred;  // accepted at tls_handshakes_in_flight_max: not read yet
     Counter tls_accepts_parked;       // a TLS listener's accept waited for a handshake to end
     Counter tls_errors;               // a bad record or fatal alert after the handshake
+    // WebSocket listeners.
+    Counter ws_handshakes_completed;  // 101 sent
+    Counter ws_handshakes_refused;    // 400/403/426 sent, then closed
+    Counter ws_handshake_timeouts;    // no whole Upgrade request within ws_handshake_time_max
+    Counter ws_messages_received;     // text or binary messages handed to the handler
+    Counter ws_pings_answered;
+    Counter ws_closes_received;       // the peer's close frame, answered
+    Counter ws_protocol_errors;       // closed with 1002, 1007 or 1009
+    Counter ws_pings_sent;            // to idle WebSockets
+    Counter ws_ping_timeouts;         // nothing came back within ws_ping_interval: closed
 };
 
 // Also an fe::FdPoller: poll_fd() arms a one-shot IORING_OP_POLL_ADD on this
@@ -238,6 +258,7 @@ private:
     struct UdpSendSlot;
     struct SendChunk;
     struct PollSlot;
+    struct WsState;
     struct Completion {
         uint64_t user_data;
         int32_t result;
@@ -322,6 +343,26 @@ private:
     void close_notify_tls(Connection& connection);
     void end_tls_handshake(Connection& connection);
 
+    // WebSocket streams (net/worker_ws.cc). A WS connection is a TCP (or,
+    // for WSS, TLS) connection whose received bytes go through the opening
+    // handshake and then its FrameDecoder, each message handed to the
+    // handler whole; its sends get a server frame header in front.
+    void start_ws(Connection& connection);
+    void begin_ws_handshake(Connection& connection);
+    size_t consume_ws(Connection& connection, std::string_view bytes);
+    size_t consume_ws_handshake(Connection& connection, std::string_view bytes);
+    size_t consume_ws_frames(Connection& connection, std::string_view bytes);
+    void close_ws(Connection& connection, uint16_t code, CloseReason reason);
+    void arm_ws_ping(Connection& connection);
+    void on_ws_ping_timer(Connection& connection);
+    SendResult send_ws(Connection& connection, std::span<const std::string_view> parts,
+                       size_t size);
+    SendResult send_raw(Connection& connection, std::span<const std::string_view> parts,
+                        size_t size);
+    char* take_partial_buffer();
+    bool handshake_timer(const Connection& connection) const;
+    void release_ws_assembly(Connection& connection);
+
     // Readiness polls.
     void init_poll_slots();
     void on_poll(PollSlot& slot, int32_t result);
@@ -359,6 +400,10 @@ private:
     // sockets; listen_tls_[i] is listener i's TLS context, null for TCP.
     std::vector<int> tcp_listen_fds_;
     std::vector<const tls::TlsContext*> listen_tls_;
+    // listen_transport_[i]: kTcp, kTls, kWs or kWss.
+    std::vector<Transport> listen_transport_;
+    // config_.ws_origins_allowed as views (into config_), for the handshake.
+    std::vector<std::string_view> ws_origins_;
     std::unique_ptr<AcceptSlot[]> accept_slots_;
     uint32_t accept_slot_count_ = 0;
     uint32_t accepts_in_flight_ = 0;

@@ -218,6 +218,10 @@ bool Worker::open_tls(Connection& c) {
     if (c.tls->resumed()) {
         stats_.tls_handshakes_resumed.add();
     }
+    if (c.wss) {
+        begin_ws_handshake(c);  // the receive is armed already
+        return true;
+    }
     c.opened = true;
     handler_->on_connection_open(*this, id_of(c), c.peer, Transport::kTls, now_);
     return c.state == Connection::State::kOpen;

@@ -77,7 +77,9 @@ absl::Status Workers::open_sockets(std::vector<std::vector<WorkerSocket>>& per_w
 absl::Status Workers::bind() {
     FE_ASSERT(!bound_done_);
     for (const ListenSpec& spec : config_.listens) {
-        if ((spec.transport == Transport::kTls) != (spec.tls != nullptr)) {
+        const bool over_tls =
+            spec.transport == Transport::kTls || spec.transport == Transport::kWss;
+        if (over_tls != (spec.tls != nullptr)) {
             return absl::InvalidArgumentError(absl::StrCat(
                 "listener ", to_absl(transport_param_name(spec.transport)), ":",
                 spec.endpoint.to_string(),

@@ -82,18 +82,24 @@ bool is_dialog_forming(const sip::Message& request) {
     }
 }
 
-uint16_t edge_port_for(Transport transport, uint16_t udp_port, uint16_t tcp_port,
-                       uint16_t tls_port) {
-    uint16_t port = udp_port;
-    if (transport == Transport::kTls) {
-        port = tls_port != 0 ? tls_port : tcp_port;
-    } else if (transport_is_stream(transport)) {
-        port = tcp_port;
+uint16_t edge_port_for(Transport transport, const EdgePorts& ports) {
+    uint16_t port = 0;
+    switch (transport) {
+        case Transport::kUdp: port = ports.udp; break;
+        case Transport::kTcp: port = ports.tcp; break;
+        case Transport::kTls: port = ports.tls != 0 ? ports.tls : ports.tcp; break;
+        case Transport::kWs: port = ports.ws; break;
+        case Transport::kWss: port = ports.wss; break;
     }
     if (port != 0) {
         return port;
     }
-    return udp_port != 0 ? udp_port : (tcp_port != 0 ? tcp_port : tls_port);
+    for (const uint16_t any : {ports.udp, ports.tcp, ports.tls, ports.ws, ports.wss}) {
+        if (any != 0) {
+            return any;
+        }
+    }
+    return 0;
 }
 
 syntax::UriScheme uri_scheme_of(std::string_view uri) {

@@ -61,9 +61,17 @@ struct EdgeAddress {
 };
 
 // Which of our ports names us on `transport` (0: no such listener): its own
-// listener's, else TCP's for TLS, else whichever we have.
-uint16_t edge_port_for(Transport transport, uint16_t udp_port, uint16_t tcp_port,
-                       uint16_t tls_port);
+// listener's, else TCP's for TLS, else whichever we have. WS and WSS have
+// no fallback to TCP's: a browser can only reach us on a WebSocket listener,
+// so a WS address without one falls through to whichever we have.
+struct EdgePorts {
+    uint16_t udp = 0;
+    uint16_t tcp = 0;
+    uint16_t tls = 0;
+    uint16_t ws = 0;
+    uint16_t wss = 0;
+};
+uint16_t edge_port_for(Transport transport, const EdgePorts& ports);
 
 // kSips when `uri` starts with "sips:" (case-insensitive), else kSip: the
 // scheme of our Path / Record-Route for a request with this Request-URI.

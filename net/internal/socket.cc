@@ -82,9 +82,10 @@ absl::Status bind_error(Transport transport, const Endpoint& endpoint, int error
 
 absl::StatusOr<ListenSocket> open_listen_socket(Transport transport, const Endpoint& endpoint) {
     if (transport != Transport::kUdp && transport != Transport::kTcp &&
-        transport != Transport::kTls) {
+        transport != Transport::kTls && transport != Transport::kWs &&
+        transport != Transport::kWss) {
         return absl::UnimplementedError(absl::StrCat(
-            "net/ listens on udp, tcp and tls only, not ", to_absl(transport_param_name(transport))));
+            "net/ listens on udp, tcp, tls, ws and wss only, not ", to_absl(transport_param_name(transport))));
     }
     sockaddr_storage storage;
     const socklen_t size = to_sockaddr(endpoint, storage);

@@ -19,6 +19,8 @@
 
 #include "core/base/endpoint.h"
 #include "core/base/fd_poller.h"
+#include "core/ws/frame.h"
+#include "core/ws/handshake.h"
 #include "core/time/timer_wheel.h"
 #include "net/limits.h"
 #include "net/tls/tls_session.h"
@@ -107,6 +109,30 @@ struct Worker::UdpSendSlot {
     char* data = nullptr;  // kUdpDatagramSizeMax bytes of udp_send_memory_
 };
 
+// The WebSocket side of a connection (RFC 6455 for RFC 7118): ~48 bytes, no
+// buffer of its own. A fragmented message borrows a partial buffer from the
+// worker's pool (`assembly`) only while the decoder is assembling().
+struct Worker::WsState {
+    explicit WsState(uint32_t message_size_max)
+        : decoder(ws::Role::kServer, message_size_max) {}
+    ws::FrameDecoder decoder;
+    ws::HandshakeScan scan;
+    // True from accept (or the TLS handshake's end, for WSS) until the 101
+    // is queued; the handler hears of the connection then, as kWs or kWss.
+    bool handshaking = true;
+    // A close frame was queued: nothing more is sent or delivered.
+    bool close_sent = false;
+    // Our PING went out and nothing came back since (on_ws_ping_timer()).
+    bool ping_outstanding = false;
+    // When the last frame arrived (open connections): the idle PING is due
+    // ws_ping_interval after it. Kept here rather than re-arming the timer
+    // on every frame.
+    Time last_received{};
+    // A pool buffer of partial_message_size_max bytes while a fragmented
+    // message is open; null otherwise.
+    char* assembly = nullptr;
+};
+
 // One TCP connection. Budget: ~340 bytes, nothing else while idle (no receive
 // buffer, no send chunk, no partial buffer); a TLS connection adds its
 // session (~4.2 kB idle, net/tls/tls_session.h).
@@ -169,8 +195,17 @@ struct Worker::Connection {
     bool tls_counted = false;
     // In tls_waiting_: accepted, not read, no timer, until a handshake ends.
     bool tls_waiting = false;
-    // kConnecting: connect timeout; kOpen: TLS handshake timeout, then
-    // partial message timeout; kClosing: flush timeout.
+    // A connection accepted on a WebSocket listener (net/worker_ws.cc): its
+    // state from accept to free_connection(), null for plain TCP and TLS.
+    // Received bytes (plaintext, after TLS for WSS) go through its handshake
+    // and then its frame decoder; sends get a frame header in front.
+    std::unique_ptr<WsState> ws;
+    // Accepted on a wss listener: when the TLS handshake completes, the
+    // WebSocket one starts (ws is made then), and the handler hears of the
+    // connection after the 101, as kWss.
+    bool wss = false;
+    // kConnecting: connect timeout; kOpen: TLS or WebSocket handshake
+    // timeout, then partial message timeout; kClosing: flush timeout.
     time::Timer timer{&Worker::on_connection_timer, nullptr};
 };
 

@@ -57,7 +57,7 @@ TEST(Config, BadValuesNameTheFlag) {
     };
     std::vector<Case> cases = {
         {{}, "nothing to listen on"},
-        {{"--listen", "sctp:127.0.0.1:5060"}, "udp, tcp or tls"},
+        {{"--listen", "sctp:127.0.0.1:5060"}, "udp, tcp, tls, ws or wss"},
         {{"--listen", "udp:127.0.0.1"}, "--listen 'udp:127.0.0.1'"},
         {{"--listen", "udp:localhost:5060"}, "IP address"},
         {{"--listen", "udp:1.2.3.4:5060", "--workers", "many"}, "--workers 'many'"},
@@ -77,6 +77,51 @@ TEST(Config, BadValuesNameTheFlag) {
         EXPECT_NE(c.status().message().find(tc.message_part), std::string::npos)
             << c.status().message();
     }
+}
+
+// Issue 11: a ws listener (RFC 7118) beside udp and tcp, IPv4 and IPv6; it
+// needs no certificate, and it cannot share a port with another stream
+// listener (they are all TCP sockets).
+TEST(Config, ParsesWsListener) {
+    auto c = parse({"--listen", "udp:127.0.0.1:5060", "--listen", "tcp:127.0.0.1:5060",
+                    "--listen", "ws:127.0.0.1:8080", "--listen", "ws:[::1]:0"});
+    ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_EQ(c->listens.size(), 4u);
+    EXPECT_EQ(c->listens[2].transport, Transport::kWs);
+    EXPECT_EQ(c->listens[2].to_string(), "ws:127.0.0.1:8080");
+    EXPECT_EQ(c->listens[3].to_string(), "ws:[::1]:0");
+    EXPECT_FALSE(c->has_tls_listener());
+
+    auto shared = parse({"--listen", "tcp:127.0.0.1:5060", "--listen", "ws:127.0.0.1:5060"});
+    ASSERT_FALSE(shared.ok());
+    EXPECT_NE(shared.status().message().find("give ws a port of its own"), std::string::npos)
+        << shared.status();
+    // udp and ws may share a number: different protocols.
+    EXPECT_TRUE(parse({"--listen", "udp:127.0.0.1:5060", "--listen", "ws:127.0.0.1:5060"}).ok());
+    auto origins = parse({"--listen", "ws:127.0.0.1:8080", "--ws-origin",
+                          "https://app.example.com", "--ws-origin=https://b.example.com"});
+    ASSERT_TRUE(origins.ok()) << origins.status();
+    EXPECT_EQ(origins->ws_origins,
+              (std::vector<std::string>{"https://app.example.com", "https://b.example.com"}));
+    EXPECT_FALSE(parse({"--listen", "ws:127.0.0.1:8080", "--ws-origin", "a b"}).ok());
+
+    // wss is WebSocket inside TLS: it needs the node's certificate and key,
+    // and its own port.
+    auto wss = parse({"--listen", "wss:127.0.0.1:8443", "--tls-cert", "c.pem", "--tls-key",
+                      "k.pem", "--tls-verify", "none"});
+    ASSERT_TRUE(wss.ok()) << wss.status();
+    EXPECT_EQ(wss->listens[0].transport, Transport::kWss);
+    EXPECT_EQ(wss->listens[0].to_string(), "wss:127.0.0.1:8443");
+    EXPECT_TRUE(wss->has_tls_listener());
+    auto no_cert = parse({"--listen", "wss:127.0.0.1:8443"});
+    ASSERT_FALSE(no_cert.ok());
+    EXPECT_NE(no_cert.status().message().find("a tls or wss listener needs"), std::string::npos)
+        << no_cert.status();
+    auto wss_shared = parse({"--listen", "ws:127.0.0.1:8443", "--listen", "wss:127.0.0.1:8443",
+                             "--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-verify", "none"});
+    ASSERT_FALSE(wss_shared.ok());
+    EXPECT_NE(wss_shared.status().message().find("a port of its own"), std::string::npos)
+        << wss_shared.status();
 }
 
 // Issue 10: a tls listener with the node's certificate, key and client CAs;

@@ -104,10 +104,10 @@ class FakeRuntime final : public net::Runtime {
 
     // ---- The test's side. ----
 
-    net::ConnectionId accept(const Endpoint& peer) {
+    net::ConnectionId accept(const Endpoint& peer, Transport transport = Transport::kTcp) {
         const net::ConnectionId c{next_slot_++, 1};
         open_[c.index] = c.generation;
-        handler->on_connection_open(*this, c, peer, Transport::kTcp, now_);
+        handler->on_connection_open(*this, c, peer, transport, now_);
         return c;
     }
     void peer_closes(net::ConnectionId c) {
@@ -116,6 +116,10 @@ class FakeRuntime final : public net::Runtime {
     }
     void stream(net::ConnectionId c, std::string_view bytes) {
         ASSERT_EQ(handler->on_stream_data(*this, c, bytes, now_), bytes.size());
+    }
+    // One WebSocket message (net/ has decoded the frames).
+    void ws_message(net::ConnectionId c, std::string_view message) {
+        handler->on_stream_message(*this, c, message, now_);
     }
     void datagram(const Endpoint& from, std::string_view bytes) {
         handler->on_datagram(*this, net::UdpSocketId{0}, from, bytes, now_);
@@ -489,6 +493,42 @@ TEST_F(SipWorkerTest, KeepAlivesAndFlowTimerExpiry) {
     sent = take();
     ASSERT_FALSE(sent.empty());
     EXPECT_EQ(first_line(sent.back().bytes), "SIP/2.0 480 Temporarily Unavailable");
+}
+
+// Issue 11, RFC 7118: a REGISTER in one WebSocket message without
+// Content-Length (legal over WS, §5.1) gets its 200 with a transport=ws Path;
+// CRLFCRLF in a text message gets CRLF (OB-EDGE-17); and the WS flow is not
+// closed Flow-Timer + grace after its last message (browsers send no CRLF
+// keep-alives), only at the stream idle limit.
+TEST_F(SipWorkerTest, WebSocketRegisterAndItsFlowOutlivesTheFlowTimer) {
+    const net::ConnectionId c = w(1).accept(kCallee, Transport::kWs);
+    w(1).ws_message(c,
+                    "REGISTER sip:example.com SIP/2.0\r\n"
+                    "Via: SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bK-w1\r\n"
+                    "Max-Forwards: 70\r\n"
+                    "From: <sip:bob@example.com>;tag=b1\r\n"
+                    "To: <sip:bob@example.com>\r\n"
+                    "Call-ID: reg-ws\r\n"
+                    "CSeq: 1 REGISTER\r\n"
+                    "Supported: outbound, path\r\n"
+                    "Contact: <sip:k2j3@df7jal23ls0d.invalid;transport=ws>;reg-id=1;"
+                    "+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000000000002>\"\r\n"
+                    "Expires: 600\r\n\r\n");
+    settle();
+    std::vector<Sent> sent = take();
+    ASSERT_EQ(sent.size(), 1u);
+    auto ok = parse(sent[0].bytes);
+    ASSERT_TRUE(ok) << sent[0].bytes;
+    EXPECT_EQ(first_line(sent[0].bytes), "SIP/2.0 200 OK");
+    EXPECT_NE(sent[0].bytes.find(";transport=ws;lr;ob>"), std::string::npos) << sent[0].bytes;
+    w(1).ws_message(c, "\r\n\r\n");
+    sent = take();
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].bytes, "\r\n");
+    for (int i = 1; i <= 40; ++i) {
+        w(1).advance(kT0 + seconds(120) + milliseconds(100 * i));  // a full sweep pass
+    }
+    EXPECT_TRUE(w(1).is_open(c));
 }
 
 // Bad input: a request that does not parse gets a 400 naming the defect and

@@ -115,6 +115,10 @@ TEST_F(EdgeTest, FlowUriValueOverTlsAndSips) {
                              {"192.0.2.10", 5061, Transport::kTls, syntax::UriScheme::kSips},
                              ObParam::kAdd, out, sizeof(out));
     EXPECT_EQ(std::string_view(out, n), "<sips:TOK@192.0.2.10:5061;transport=tls;lr;ob>");
+    // RFC 7118 §5: a WebSocket flow's Path names transport=ws.
+    n = write_flow_uri_value("TOK", {"192.0.2.10", 8080, Transport::kWs, syntax::UriScheme::kSip},
+                             ObParam::kAdd, out, sizeof(out));
+    EXPECT_EQ(std::string_view(out, n), "<sip:TOK@192.0.2.10:8080;transport=ws;lr;ob>");
     EXPECT_EQ(uri_scheme_of("sips:example.com"), syntax::UriScheme::kSips);
     EXPECT_EQ(uri_scheme_of("SIPS:bob@example.com"), syntax::UriScheme::kSips);
     EXPECT_EQ(uri_scheme_of("sip:example.com"), syntax::UriScheme::kSip);
@@ -122,13 +126,21 @@ TEST_F(EdgeTest, FlowUriValueOverTlsAndSips) {
 }
 
 TEST_F(EdgeTest, PortForEachTransport) {
-    EXPECT_EQ(edge_port_for(Transport::kUdp, 5060, 5060, 5061), 5060);
-    EXPECT_EQ(edge_port_for(Transport::kTcp, 5060, 5070, 5061), 5070);
-    EXPECT_EQ(edge_port_for(Transport::kTls, 5060, 5070, 5061), 5061);
+    const EdgePorts all{.udp = 5060, .tcp = 5070, .tls = 5061, .ws = 8080, .wss = 8443};
+    EXPECT_EQ(edge_port_for(Transport::kUdp, all), 5060);
+    EXPECT_EQ(edge_port_for(Transport::kTcp, all), 5070);
+    EXPECT_EQ(edge_port_for(Transport::kTls, all), 5061);
+    EXPECT_EQ(edge_port_for(Transport::kWs, all), 8080);
+    EXPECT_EQ(edge_port_for(Transport::kWss, all), 8443);
     // No TLS listener: TCP's; nothing for the transport: whichever we have.
-    EXPECT_EQ(edge_port_for(Transport::kTls, 5060, 5070, 0), 5070);
-    EXPECT_EQ(edge_port_for(Transport::kTcp, 5060, 0, 5061), 5060);
-    EXPECT_EQ(edge_port_for(Transport::kUdp, 0, 0, 5061), 5061);
+    EXPECT_EQ(edge_port_for(Transport::kTls, {.udp = 5060, .tcp = 5070}), 5070);
+    EXPECT_EQ(edge_port_for(Transport::kTcp, {.udp = 5060, .tls = 5061}), 5060);
+    EXPECT_EQ(edge_port_for(Transport::kUdp, {.tls = 5061}), 5061);
+    EXPECT_EQ(edge_port_for(Transport::kUdp, {.ws = 8080}), 8080);
+    EXPECT_EQ(edge_port_for(Transport::kUdp, {.wss = 8443}), 8443);
+    // No WS listener: not TCP's (a browser cannot use it), whichever we have.
+    EXPECT_EQ(edge_port_for(Transport::kWs, {.udp = 5060, .tcp = 5070}), 5060);
+    EXPECT_EQ(edge_port_for(Transport::kWss, {.tcp = 5070, .ws = 8080}), 5070);
 }
 
 // covers OB-EDGE-04: a new incarnation of the slot is another flow.
